@@ -1,0 +1,119 @@
+## # Shared build rules for every chapter
+##
+## Included by each chapter's Makefile, with the chapter directory as
+## the current directory. Everything built goes to `build/`.
+##
+## The disk image is made of three parts, one after the other:
+##
+##     sector 0        boot/stage1.asm   (the boot sector)
+##     sectors 1..n    boot/stage2.asm   (n: stage 2 knows its length)
+##     after that      build/kernel.stripped.elf
+##
+## then padded with zeros to at least 1 MiB, because QEMU's q35 machine
+## cannot boot from a disk smaller than 1008 sectors. The ELF that goes on
+## the disk has its debug information stripped (the loader would skip it
+## anyway); gdb reads the full `build/kernel.elf`.
+
+TOOLS := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+B := build
+
+CC := gcc
+LD := ld
+NASM := nasm
+OPT ?= -Og
+
+## The kernel's C flags, one reason each:
+## `-ffreestanding -nostdlib`: no C library, no hosted assumptions;
+## `-mno-red-zone`: interrupts would overwrite the 128 bytes below RSP
+## that the System V ABI otherwise lets functions use;
+## `-mgeneral-regs-only`: no SSE/x87 code, so the kernel never has to
+## save floating-point state on its own behalf;
+## `-fno-omit-frame-pointer`: RBP chains make backtraces possible;
+## `-fno-stack-protector`: there is no runtime to support it;
+## `-fpie`: RIP-relative code, see kernel/linker.ld;
+## `-fno-tree-loop-distribute-patterns`: stops gcc from turning the loop
+## inside memset into a call to memset;
+## `-Og -g`: optimised only as far as keeps gdb stepping line by line
+## (`make OPT=-O2` for benchmarks).
+CFLAGS := -std=gnu11 -ffreestanding -nostdlib -mno-red-zone \
+	-mgeneral-regs-only -fno-omit-frame-pointer -fno-stack-protector \
+	-fpie -fno-asynchronous-unwind-tables \
+	-fno-tree-loop-distribute-patterns \
+	-Wall -Wextra -Werror -g $(OPT) -MMD -MP
+LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
+	--build-id=none -T kernel/linker.ld
+HOSTCFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined \
+	-fno-sanitize-recover=all -Wall -Wextra -Werror -DHOST_TEST \
+	-I kernel
+
+KERNEL_C := $(sort $(wildcard kernel/*.c))
+KERNEL_ASM := $(sort $(wildcard kernel/*.asm))
+KERNEL_OBJ := $(KERNEL_C:%.c=$(B)/%.o) $(KERNEL_ASM:%.asm=$(B)/%.asm.o)
+HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,\
+	$(sort $(wildcard tests/host/test_*.c)))
+
+.PHONY: all run gdb gdb-boot test hosttest boottest gdbtest boot-log clean
+all: $(B)/disk.img $(B)/kernel.elf
+
+## The NASM side of `bootinfo.h`: each `#define NAME VALUE` becomes
+## `%define NAME VALUE`; the C parts are dropped.
+$(B)/bootinfo.inc: kernel/bootinfo.h
+	@mkdir -p $(@D)
+	sed -n 's/^#define \([A-Z0-9_]*\) \([^/]*[^ /]\).*/%define \1 \2/p' \
+		$< > $@
+
+$(B)/stage1.bin: boot/stage1.asm $(B)/bootinfo.inc
+	$(NASM) -f bin -I $(B)/ -o $@ $<
+
+$(B)/stage2.bin: boot/stage2.asm $(wildcard boot/*.inc) $(B)/bootinfo.inc
+	$(NASM) -f bin -I boot/ -I $(B)/ -o $@ $<
+
+$(B)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(B)/%.asm.o: %.asm
+	@mkdir -p $(@D)
+	$(NASM) -f elf64 -g -F dwarf -o $@ $<
+
+$(B)/kernel.elf: $(KERNEL_OBJ) kernel/linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ)
+
+$(B)/kernel.stripped.elf: $(B)/kernel.elf
+	objcopy --strip-debug $< $@
+
+$(B)/disk.img: $(B)/stage1.bin $(B)/stage2.bin $(B)/kernel.stripped.elf
+	cat $^ > $@.tmp
+	$(TOOLS)/pad-image $@.tmp
+	mv $@.tmp $@
+
+## Broken images for the tests of the bootloader's error paths.
+$(B)/bad-%.img: $(B)/disk.img $(TOOLS)/mkbadimage
+	$(TOOLS)/mkbadimage $* $< $@
+
+run: all
+	$(TOOLS)/qemu $(QEMUFLAGS) $(B)/disk.img
+
+gdb: all
+	$(TOOLS)/gdb-session kernel $(B)
+
+gdb-boot: all
+	$(TOOLS)/gdb-session boot $(B)
+
+hosttest: $(HOST_TESTS)
+	@for t in $^; do $$t || true; done
+
+$(B)/host/%: tests/host/%.c $(wildcard kernel/*.c kernel/*.h tests/host/*.h)
+	@mkdir -p $(@D)
+	gcc $(HOSTCFLAGS) -o $@ $<
+
+test: all
+	$(TOOLS)/chapter-test .
+
+boot-log: all
+	@$(TOOLS)/boottest --log-only . boot
+
+clean:
+	rm -rf $(B)
+
+-include $(KERNEL_OBJ:.o=.d)
