@@ -39,17 +39,24 @@ struct scenario {
  * runner walks the array without any file listing the tests by hand. A
  * later chapter adds its tests by adding a file; nothing else changes.
  * (Linux registers its init functions the same way.)
+ *
+ * One trap: gcc likes to align larger static variables to 16 or 32
+ * bytes, which would leave gaps between the records and break the
+ * array. `aligned(8)` on each record states its alignment exactly, and
+ * both structs are a multiple of 8 bytes long, so the records sit back
+ * to back.
  */
 #define SELFTEST(fn)                                                   \
 	static const char *fn(void);                                   \
 	static const struct selftest selftest_##fn                     \
-		__attribute__((used, section(".selftests"))) = {#fn, fn}; \
+		__attribute__((used, section(".selftests"), aligned(8))) =  \
+		{#fn, fn}; \
 	static const char *fn(void)
 
 #define SCENARIO(fn, text)                                             \
 	static void fn(void);                                          \
 	static const struct scenario scenario_##fn                     \
-		__attribute__((used, section(".scenarios"))) =            \
+		__attribute__((used, section(".scenarios"), aligned(8))) = \
 			{#fn, text, fn};                                  \
 	static void fn(void)
 

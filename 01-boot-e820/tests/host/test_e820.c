@@ -1095,7 +1095,7 @@ static void random_maps(void)
 	CHECKF(n_probed == MAPS, "only %d maps of %d passed", n_probed,
 	       MAPS);
 	/* Guard against a generator that makes only trivial maps. */
-	CHECKF(n_ranges > 400 * MAPS && probed_usable > 10 * MAPS &&
+	CHECKF(n_ranges > 4 * MAPS && probed_usable > 10 * MAPS &&
 	       probed_shrunk > 2 * MAPS && probed_other > 50 * MAPS,
 	       "weak generator: %d ranges; probes: %d usable, %d shrunk "
 	       "away, %d other", n_ranges, probed_usable, probed_shrunk,

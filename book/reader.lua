@@ -1,0 +1,969 @@
+-- reader.lua: the book's pandoc custom reader (pandoc -f book/reader.lua).
+--
+-- Inputs, in the order they should appear in the output:
+--   *.md       a front-matter page (Markdown), e.g. book/front/setup.md
+--   *.chapter  a chapter stub written by book/Makefile, key=value lines:
+--                dir=/abs/path/01-boot-e820      the chapter directory
+--                bootlog=/abs/path/01-boot-e820.bootlog   captured output
+-- One chapter stub gives one chapter page or handout; the front pages and
+-- all stubs together give the whole book.
+--
+-- A chapter becomes: a top-level heading from CHAPTER's `title`, the
+-- README (with the captured boot log at <!-- boot-log -->), a list of the
+-- chapter's files, every file the chapter adds or changes in full with its
+-- prose taken out of the comments (see book/CONVENTIONS.md), the changes
+-- since the previous chapter, and the README's exercises.
+--
+-- Problems go to stderr as "book: KIND: MESSAGE" lines; book/check reads
+-- them. Kinds: long-line, link, bootlog, manifest, prose, file.
+
+local MIN_VERSION = {2, 17}
+if PANDOC_VERSION == nil or PANDOC_VERSION < MIN_VERSION then
+  error("book/reader.lua needs pandoc 2.17 or newer; this is pandoc " ..
+        tostring(PANDOC_VERSION))
+end
+
+local SCRIPT_DIR = (PANDOC_SCRIPT_FILE or "./reader.lua"):match("^(.*)/[^/]*$")
+                   or "."
+local MAX_COLS = 80
+local SHORT_LISTING = 15        -- listings this short are kept on one page
+local TAB_STOP = 8
+
+------------------------------------------------------------------------
+-- Small utilities
+
+local function diag(kind, msg)
+  io.stderr:write("book: ", kind, ": ", msg, "\n")
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function ulen(s)
+  return utf8.len(s) or #s
+end
+
+-- Split into lines without their newlines; a final newline does not
+-- start another line. CR before LF is dropped.
+local function split_lines(s)
+  local lines = {}
+  if s == "" then return lines end
+  if s:sub(-1) ~= "\n" then s = s .. "\n" end
+  for line in s:gmatch("([^\n]*)\n") do
+    lines[#lines + 1] = (line:gsub("\r$", ""))
+  end
+  return lines
+end
+
+local function expand_tabs(line)
+  if not line:find("\t", 1, true) then return line end
+  local out, col = {}, 0
+  for _, cp in utf8.codes(line) do
+    if cp == 9 then
+      local n = TAB_STOP - (col % TAB_STOP)
+      out[#out + 1] = string.rep(" ", n)
+      col = col + n
+    else
+      out[#out + 1] = utf8.char(cp)
+      col = col + 1
+    end
+  end
+  return table.concat(out)
+end
+
+local function slug(s)
+  s = s:lower():gsub("[^%w]+", "-"):gsub("^%-+", ""):gsub("%-+$", "")
+  return s
+end
+
+local function basename(p) return p:match("([^/]*)$") end
+local function dirname(p) return p:match("^(.*)/[^/]*$") or "." end
+
+-- Run a program; returns its stdout, or nil and a message.
+local function run(cmd, args)
+  local ok, out = pcall(pandoc.pipe, cmd, args, "")
+  if ok then return out end
+  return nil, tostring(out)
+end
+
+local function walk_blocks(blocks, filter)
+  return pandoc.Div(blocks):walk(filter).content
+end
+
+local function plural(n, one, many)
+  return tostring(n) .. " " .. (n == 1 and one or (many or one .. "s"))
+end
+
+------------------------------------------------------------------------
+-- Identifiers: every id in the output is prefixed and unique.
+
+local used_ids = {}
+
+local function unique_id(id)
+  if used_ids[id] then
+    local n = 2
+    while used_ids[id .. "-" .. n] do n = n + 1 end
+    id = id .. "-" .. n
+  end
+  used_ids[id] = true
+  return id
+end
+
+-- Prefix the ids of headings, divs, spans and code blocks in blocks;
+-- idmap records old id -> new id so that "#old" links can follow.
+local function prefix_ids(blocks, prefix, idmap)
+  local function fix(el)
+    if el.identifier and el.identifier ~= "" then
+      local new = unique_id(prefix .. "-" .. el.identifier)
+      if idmap[el.identifier] == nil then idmap[el.identifier] = new end
+      el.identifier = new
+      return el
+    end
+  end
+  return walk_blocks(blocks, {Header = fix, Div = fix, Span = fix,
+                              CodeBlock = fix})
+end
+
+-- Heading levels: the first heading of a page is the only level 1.
+-- Renumber so that the shallowest heading in blocks becomes `top`.
+local function renumber_headings(blocks, top)
+  local min
+  for _, b in ipairs(blocks) do
+    if b.t == "Header" and (min == nil or b.level < min) then min = b.level end
+  end
+  -- headings nested in divs too
+  walk_blocks(blocks, {Header = function(h)
+    if min == nil or h.level < min then min = h.level end
+  end})
+  if min == nil then return blocks end
+  return walk_blocks(blocks, {Header = function(h)
+    h.level = math.min(6, h.level - min + top)
+    return h
+  end})
+end
+
+------------------------------------------------------------------------
+-- Chapters
+
+local chapter_cache = {}
+
+-- Parse a CHAPTER manifest.
+local function read_manifest(ch)
+  local m = {order = {}, new = {}, changed = {}, removed = {}, title = nil}
+  local text = read_file(ch.dir .. "/CHAPTER")
+  if text == nil then
+    diag("manifest", ch.name .. "/CHAPTER is missing")
+    return m
+  end
+  for n, line in ipairs(split_lines(text)) do
+    line = line:gsub("^%s*#.*$", ""):gsub("%s+#.*$", "")
+    local word, rest = line:match("^%s*(%S+)%s*(.-)%s*$")
+    if word == "title" then
+      m.title = rest
+    elseif word == "order" then
+      for p in rest:gmatch("%S+") do m.order[#m.order + 1] = p end
+    elseif word == "new" then
+      m.new[rest:match("^(%S+)") or ""] = true
+    elseif word == "changed" then
+      local p, hash = rest:match("^(%S+)%s*(%S*)")
+      m.changed[p or ""] = hash or ""
+    elseif word == "removed" then
+      m.removed[rest:match("^(%S+)") or ""] = true
+    elseif word ~= nil then
+      diag("manifest", ch.name .. "/CHAPTER:" .. n ..
+           ": unknown directive '" .. word .. "'")
+    end
+  end
+  return m
+end
+
+local function readme_title(ch)
+  local text = read_file(ch.dir .. "/README.md")
+  if text then
+    for _, l in ipairs(split_lines(text)) do
+      local t = l:match("^#+%s+(.-)%s*#*%s*$")
+      if t then return t end
+    end
+  end
+  return nil
+end
+
+local function load_chapter(dir)
+  dir = dir:gsub("/+$", "")
+  if chapter_cache[dir] then return chapter_cache[dir] end
+  local ch = {dir = dir, name = basename(dir), root = dirname(dir)}
+  local nn = ch.name:match("^(%d%d)%-")
+  if not nn then error("not a chapter directory (NN-name): " .. dir) end
+  ch.nn, ch.num, ch.prefix = nn, tonumber(nn), "ch" .. nn
+  ch.manifest = read_manifest(ch)
+  ch.title = ch.manifest.title or readme_title(ch) or ch.name
+  local list, err = run(SCRIPT_DIR .. "/lib/chapter-files", {dir})
+  if not list then error("cannot list " .. dir .. ": " .. err) end
+  ch.set, ch.content = {}, {}
+  local all = {}
+  for _, p in ipairs(split_lines(list)) do
+    if p ~= "" then ch.set[p] = true; all[#all + 1] = p end
+  end
+  -- reading order: the manifest's `order` lines, then the rest by name
+  ch.files = {}
+  local placed = {}
+  for _, p in ipairs(ch.manifest.order) do
+    if not ch.set[p] then
+      diag("manifest", ch.name .. "/CHAPTER: order lists " .. p ..
+           ", which is not in the chapter")
+    elseif not placed[p] then
+      placed[p] = true
+      ch.files[#ch.files + 1] = p
+    end
+  end
+  for _, p in ipairs(all) do
+    if not placed[p] then ch.files[#ch.files + 1] = p end
+  end
+  chapter_cache[dir] = ch
+  return ch
+end
+
+local function content(ch, path)
+  if not ch.set[path] then return nil end
+  if ch.content[path] == nil then
+    ch.content[path] = read_file(ch.dir .. "/" .. path) or ""
+  end
+  return ch.content[path]
+end
+
+-- All chapters next to this one, in numeric order; returns list and index.
+local function siblings(ch)
+  local out = run("find", {ch.root, "-mindepth", "1", "-maxdepth", "1",
+                           "-type", "d", "-name", "[0-9][0-9]-*"}) or ""
+  local dirs = {}
+  for _, d in ipairs(split_lines(out)) do
+    if d ~= "" then dirs[#dirs + 1] = d end
+  end
+  table.sort(dirs, function(a, b) return basename(a) < basename(b) end)
+  local chs, idx = {}, nil
+  for i, d in ipairs(dirs) do
+    chs[i] = load_chapter(d)
+    if chs[i] == ch then idx = i end
+  end
+  return chs, idx
+end
+
+local function status(chs, k, path)
+  local prev = chs[k - 1]
+  if not prev then return "new" end
+  local old = content(prev, path)
+  if old == nil then return "new" end
+  if old == content(chs[k], path) then return "unchanged" end
+  return "changed"
+end
+
+-- The chapter that introduced or last changed path, as seen from chapter k.
+local function origin(chs, k, path)
+  local j = k
+  while j > 1 and content(chs[j - 1], path) ~= nil
+        and content(chs[j - 1], path) == content(chs[j], path) do
+    j = j - 1
+  end
+  return j
+end
+
+------------------------------------------------------------------------
+-- Files: prose and code
+
+-- Returns highlighting class (or nil) and prose style for a file.
+local function file_kind(path, text)
+  local b = basename(path)
+  if b:match("%.[ch]$") then return "c", "block" end
+  if b:match("%.ld$") or b:match("%.lds$") then return "linkerscript", "block" end
+  if b:match("%.asm$") or b:match("%.inc$") or b:match("%.nasm$") then
+    return "nasm", "semi"
+  end
+  if b == "Makefile" or b == "makefile" or b == "GNUmakefile"
+     or b:match("%.mk$") then
+    return "makefile", "hash"
+  end
+  if b:match("%.sh$") or b:match("%.bash$") then return "bash", "hash" end
+  if b:match("%.py$") then return "python", "hash" end
+  if b:match("%.gdb$") or b:match("gdbinit$") then return nil, "hash" end
+  if b:match("%.md$") then return nil, "markdown" end
+  local bang = text:match("^#![^\n]*")
+  if bang then
+    if bang:match("python") then return "python", "hash" end
+    if bang:match("sh") then return "bash", "hash" end
+    return nil, "hash"
+  end
+  return nil, nil
+end
+
+-- Split a file into pieces: {kind="code", first=N, lines={...}} and
+-- {kind="prose", text=..., first=N, last=M}. Line numbers are the file's.
+local function extract(where, lines, style)
+  local pieces = {}
+  local code = nil
+
+  local function flush_code()
+    if code == nil then return end
+    local ls, first = code.lines, code.first
+    local a, b = 1, #ls
+    while a <= b and ls[a]:match("^%s*$") do a = a + 1 end
+    while b >= a and ls[b]:match("^%s*$") do b = b - 1 end
+    if a <= b then
+      local kept = {}
+      for i = a, b do kept[#kept + 1] = ls[i] end
+      pieces[#pieces + 1] = {kind = "code", first = first + a - 1, lines = kept}
+    end
+    code = nil
+  end
+
+  local function add_prose(text, first, last)
+    flush_code()
+    local prev = pieces[#pieces]
+    if prev and prev.kind == "prose" then
+      prev.text = prev.text .. "\n\n" .. text
+      prev.last = last
+    else
+      pieces[#pieces + 1] = {kind = "prose", text = text, first = first,
+                             last = last}
+    end
+  end
+
+  local function add_code(i)
+    if code == nil then code = {first = i, lines = {}} end
+    code.lines[#code.lines + 1] = lines[i]
+  end
+
+  local i, n = 1, #lines
+  while i <= n do
+    local l = lines[i]
+    if style == "block" and l:match("^/%*%*%s*$") then
+      local first, body, closed = i, {}, false
+      i = i + 1
+      while i <= n do
+        local m = lines[i]
+        if m:match("^%s*%*/%s*$") then closed = true; break end
+        local text, ends = m, false
+        local before = m:match("^(.-)%s*%*/%s*$")
+        if before then text, ends = before, true end
+        if text:sub(1, 3) == " * " then
+          text = text:sub(4)
+        elseif text:match("^ %*%s*$") then
+          text = ""
+        elseif text:match("^%s*$") then
+          text = ""
+        else
+          diag("prose", where .. ":" .. i ..
+               ": prose line does not start with ' * '")
+        end
+        body[#body + 1] = text
+        if ends then closed = true; break end
+        i = i + 1
+      end
+      if not closed then
+        diag("prose", where .. ":" .. first .. ": /** block is never closed")
+      end
+      add_prose(table.concat(body, "\n"), first, math.min(i, n))
+      i = i + 1
+    elseif (style == "semi" and l:sub(1, 2) == ";;")
+        or (style == "hash" and l:sub(1, 2) == "##") then
+      local first, body = i, {}
+      local lead = l:sub(1, 2)
+      while i <= n and lines[i]:sub(1, 2) == lead do
+        local m = lines[i]
+        body[#body + 1] = (m:sub(3, 3) == " ") and m:sub(4) or m:sub(3)
+        i = i + 1
+      end
+      add_prose(table.concat(body, "\n"), first, i - 1)
+    else
+      if (style == "block" and l:match("^%s+/%*%*%s*$"))
+         or (style == "semi" and l:match("^%s+;;"))
+         or (style == "hash" and l:match("^%s+##")) then
+        diag("prose", where .. ":" .. i ..
+             ": indented prose marker stays in the listing as a comment" ..
+             " (prose markers must start in column 0)")
+      end
+      add_code(i)
+      i = i + 1
+    end
+  end
+  flush_code()
+  return pieces
+end
+
+-- Extracted view of one file of one chapter (cached): pieces with ids,
+-- and line -> listing id for every line shown in a listing.
+local function file_view(ch, path)
+  ch.views = ch.views or {}
+  if ch.views[path] then return ch.views[path] end
+  local raw = content(ch, path) or ""
+  local view = {path = path, fid = ch.prefix .. "-" .. slug(path),
+                lineid = {}, nlines = 0}
+  if raw:find("\0", 1, true) or not utf8.len(raw) then
+    view.binary = true
+    view.bytes = #raw
+    view.pieces = {}
+    ch.views[path] = view
+    return view
+  end
+  local lines = split_lines(raw)
+  for i, l in ipairs(lines) do lines[i] = expand_tabs(l) end
+  view.nlines = #lines
+  view.lang, view.style = file_kind(path, raw)
+  if view.style == "markdown" then
+    view.pieces = {{kind = "prose", text = table.concat(lines, "\n"),
+                    first = 1, last = #lines}}
+  else
+    view.pieces = extract(ch.name .. "/" .. path, lines, view.style)
+  end
+  local k = 0
+  for _, p in ipairs(view.pieces) do
+    if p.kind == "code" then
+      k = k + 1
+      p.id = view.fid .. "-p" .. k
+      for j = 0, #p.lines - 1 do view.lineid[p.first + j] = p.id end
+    end
+  end
+  ch.views[path] = view
+  return view
+end
+
+------------------------------------------------------------------------
+-- Differences between chapters
+
+-- diff -U0: returns list of hunks {old=a, oldn=b, new=c, newn=d}.
+local function hunks(old_path, new_path)
+  local out = run("sh", {"-c", 'diff -U0 -- "$1" "$2"; [ $? -le 1 ]', "sh",
+                         old_path, new_path})
+  local list = {}
+  for a, b, c, d in (out or ""):gmatch(
+      "\n?@@ %-(%d+),?(%d*) %+(%d+),?(%d*) @@") do
+    list[#list + 1] = {old = tonumber(a), oldn = tonumber(b ~= "" and b or 1),
+                       new = tonumber(c), newn = tonumber(d ~= "" and d or 1)}
+  end
+  return list
+end
+
+local function unified_diff(prev, cur, path)
+  local out = run("sh", {"-c",
+    'diff -u --label "$1" --label "$2" -- "$3" "$4"; [ $? -le 1 ]', "sh",
+    "a/" .. prev.name .. "/" .. path, "b/" .. cur.name .. "/" .. path,
+    prev.dir .. "/" .. path, cur.dir .. "/" .. path}) or ""
+  local lines = {}
+  for _, l in ipairs(split_lines(out)) do
+    lines[#lines + 1] = l:sub(1, 1) .. expand_tabs(l:sub(2))
+  end
+  return lines
+end
+
+------------------------------------------------------------------------
+-- Source-line links: [text](main.c:68), [text](kernel/main.c:68),
+-- [text](01-boot-e820/kernel/main.c:68); a path without a line links to
+-- the file's section.
+
+local function find_file(ch, name)
+  if ch.set[name] then return name end
+  local hits = {}
+  for _, p in ipairs(ch.files) do
+    if p:sub(-(#name + 1)) == "/" .. name then hits[#hits + 1] = p end
+  end
+  if #hits == 1 then return hits[1] end
+  if #hits > 1 then return nil, "ambiguous (" .. table.concat(hits, ", ") .. ")" end
+  return nil, "no file " .. name .. " in " .. ch.name
+end
+
+local function page_of(ch) return ch.name .. ".html" end
+
+-- Resolve target in the context of chapter ch (or nil for front matter).
+-- Returns href, or nil plus a reason; second value true if target is a
+-- source reference at all.
+local function resolve_source(ch, target)
+  if target:match("^%a[%w+.-]*://") or target:match("^mailto:") then
+    return nil, nil                              -- a URL
+  end
+  local path, line = target:match("^([^:#?]+):(%d+)$")
+  if not path then
+    path = target:match("^([^:#?]+)$")
+    if not path or not path:match("[./]") then return nil, nil end
+  end
+  -- an explicit chapter directory in front
+  local chapdir, rest = path:match("^(%d%d%-[^/]+)/(.+)$")
+  local ctx = ch
+  local ctx_root = ch and ch.root
+  if chapdir then
+    if not ctx_root then return nil, nil end
+    local ok, c = pcall(load_chapter, ctx_root .. "/" .. chapdir)
+    if not ok then return nil, "no chapter " .. chapdir, true end
+    ctx, path = c, rest
+  end
+  if not ctx then return nil, nil end
+  local file, why = find_file(ctx, path)
+  if not file then
+    if line then return nil, why, true end
+    return nil, nil          -- an ordinary relative link, not ours
+  end
+  local chs, k = siblings(ctx)
+  local j = k
+  if status(chs, k, file) == "unchanged" then j = origin(chs, k, file) end
+  local target_ch = chs[j]
+  local view = file_view(target_ch, file)
+  local here = (ch == target_ch) and "" or page_of(target_ch)
+  if not line then return here .. "#" .. view.fid, nil, true end
+  local n = tonumber(line)
+  local pid = view.lineid[n]
+  if not pid then
+    local why2 = (n > view.nlines) and ("the file has " .. view.nlines .. " lines")
+                 or "that line is prose or blank, not in a listing"
+    return nil, target_ch.name .. "/" .. file .. ":" .. n .. ": " .. why2, true
+  end
+  return here .. "#" .. pid .. "-" .. n, nil, true
+end
+
+local function resolve_links(blocks, ch, idmap, where)
+  return walk_blocks(blocks, {Link = function(l)
+    local t = l.target
+    if t:sub(1, 1) == "#" then
+      local new = idmap[t:sub(2)]
+      if new then l.target = "#" .. new; return l end
+      return nil
+    end
+    local href, why, ours = resolve_source(ch, t)
+    if href then
+      l.target = href
+      l.classes:insert("srcref")
+      return l
+    end
+    if ours then
+      diag("link", where .. ": [" .. pandoc.utils.stringify(l.content) ..
+           "](" .. t .. ") does not resolve: " .. why)
+      return pandoc.Span(l.content, {class = "broken-link",
+                                     title = "unresolved: " .. t})
+    end
+    return nil
+  end})
+end
+
+------------------------------------------------------------------------
+-- Rendering
+
+local function md(text, opts)
+  return pandoc.read(text, "markdown", opts).blocks
+end
+
+local function para_div(class, inlines)
+  return pandoc.Div({pandoc.Plain(inlines)}, {class = class})
+end
+
+local function text_inlines(s)
+  local out = {}
+  for word in s:gmatch("%S+") do
+    if #out > 0 then out[#out + 1] = pandoc.Space() end
+    out[#out + 1] = pandoc.Str(word)
+  end
+  return out
+end
+
+local function listing_block(view, piece, where)
+  local attrs = {startFrom = tostring(piece.first), file = view.path}
+  local classes = {}
+  if view.lang then classes[#classes + 1] = view.lang end
+  classes[#classes + 1] = "numberLines"
+  classes[#classes + 1] = "listing"
+  if #piece.lines <= SHORT_LISTING then classes[#classes + 1] = "short" end
+  for j, l in ipairs(piece.lines) do
+    local w = ulen(l)
+    if w > MAX_COLS then
+      diag("long-line", where .. ":" .. (piece.first + j - 1) ..
+           ": " .. w .. " columns (at most " .. MAX_COLS .. ")")
+    end
+  end
+  used_ids[piece.id] = true
+  return pandoc.CodeBlock(table.concat(piece.lines, "\n"),
+                          pandoc.Attr(piece.id, classes, attrs))
+end
+
+-- CSS rules marking changed lines inside the listings of one file.
+local function change_marks(prev, cur, view, path)
+  local changed, before, after = {}, {}, {}
+  local nchanged, nremoved = 0, 0
+  for _, h in ipairs(hunks(prev.dir .. "/" .. path, cur.dir .. "/" .. path)) do
+    nchanged = nchanged + h.newn
+    nremoved = nremoved + math.max(0, h.oldn - h.newn)
+    if h.newn > 0 then
+      for n = h.new, h.new + h.newn - 1 do
+        if view.lineid[n] then changed[#changed + 1] = view.lineid[n] .. "-" .. n end
+      end
+    else
+      -- pure deletion after new line h.new
+      local n = h.new + 1
+      if view.lineid[n] then
+        before[#before + 1] = view.lineid[n] .. "-" .. n
+      elseif view.lineid[h.new] then
+        after[#after + 1] = view.lineid[h.new] .. "-" .. h.new
+      end
+    end
+  end
+  local css = {}
+  local function rule(ids, suffix, decl)
+    if #ids == 0 then return end
+    local sel = {}
+    for _, id in ipairs(ids) do sel[#sel + 1] = "#" .. id .. suffix end
+    css[#css + 1] = table.concat(sel, ",\n") .. " {" .. decl .. "}"
+  end
+  rule(changed, "", "background-color:#fff0b0")
+  rule(changed, " > a:first-child::before", "color:#7a5a00;font-weight:bold")
+  rule(before, "", "border-top:1.5px dashed #c0392b")
+  rule(after, "", "border-bottom:1.5px dashed #c0392b")
+  local block = nil
+  if #css > 0 then
+    block = pandoc.RawBlock("html", "<style>\n" .. table.concat(css, "\n") ..
+                            "\n</style>")
+  end
+  return block, nchanged, nremoved, #changed
+end
+
+local function render_file(ch, prev, view, st, opts, idmap, out)
+  local where = ch.name .. "/" .. view.path
+  used_ids[view.fid] = true
+  local h = pandoc.Header(2, {pandoc.Code(view.path)},
+                          pandoc.Attr(view.fid, {"file"}, {}))
+  out[#out + 1] = h
+  local summary
+  if view.binary then
+    summary = "A binary file of " .. plural(view.bytes, "byte") .. "."
+  elseif st == "new" then
+    summary = "New in this chapter: " .. plural(view.nlines, "line") .. "."
+  end
+  local style_block
+  if st == "changed" then
+    local nchanged, nremoved, nmarked
+    style_block, nchanged, nremoved, nmarked = change_marks(prev, ch, view, view.path)
+    summary = plural(nchanged, "line") .. " changed since " .. prev.name
+    if nremoved > 0 then summary = summary .. ", " .. nremoved .. " removed" end
+    if nmarked > 0 then
+      summary = summary .. "; the changed code lines are highlighted"
+    elseif nchanged > 0 then
+      summary = summary .. " (prose only)"
+    end
+    summary = summary .. "."
+  end
+  out[#out + 1] = para_div("file-summary", text_inlines(summary))
+  if style_block then out[#out + 1] = style_block end
+  for _, p in ipairs(view.pieces) do
+    if p.kind == "code" then
+      out[#out + 1] = listing_block(view, p, where)
+    else
+      local blocks = md(p.text, opts)
+      blocks = renumber_headings(blocks, 3)
+      blocks = prefix_ids(blocks, view.fid, idmap)
+      out[#out + 1] = pandoc.Div(blocks, {class = "prose"})
+    end
+  end
+end
+
+local function clean_log(s)
+  s = s:gsub("\r\n", "\n"):gsub("\r", "\n")
+  s = s:gsub("\27%[[%d;?]*[%a]", "")           -- terminal escapes
+  s = s:gsub("[%z\1-\8\11\12\14-\31\127]", "")  -- other control bytes
+  local lines = split_lines(s)
+  for i, l in ipairs(lines) do lines[i] = expand_tabs(l) end
+  while #lines > 0 and lines[#lines]:match("^%s*$") do lines[#lines] = nil end
+  return table.concat(lines, "\n")
+end
+
+local function bootlog_blocks(ch, stub)
+  local cmd = "make -s -C " .. ch.name .. " boot-log"
+  local text = stub.bootlog and read_file(stub.bootlog)
+  local failed = text == nil or text:match("^@@BOOTLOG%-FAILED@@")
+  if not failed and clean_log(text) == "" then failed = true; text = "(no output)" end
+  if failed then
+    local why = text and text:gsub("^@@BOOTLOG%-FAILED@@\n?", "") or
+                "the build captured no boot log for this chapter"
+    why = clean_log(why)
+    diag("bootlog", ch.name .. ": boot log not captured: " ..
+         (why:match("[^\n]+$") or "unknown reason"))
+    local blocks = {
+      pandoc.Para({pandoc.Strong({pandoc.Str("Boot log missing.")}), pandoc.Space(),
+        table.unpack(text_inlines("The book build could not capture this " ..
+          "chapter's serial output, so it is not shown here. The command"))}),
+      pandoc.CodeBlock(cmd, {class = "bash"}),
+      pandoc.Para(text_inlines("failed with:")),
+      pandoc.CodeBlock(why ~= "" and why or "(no message)", {class = "bootlog-error"}),
+    }
+    return {pandoc.Div(blocks, pandoc.Attr(ch.prefix .. "-boot-log-missing",
+                                           {"warning", "bootlog-missing"}))}
+  end
+  return {
+    pandoc.CodeBlock(clean_log(text),
+                     pandoc.Attr(unique_id(ch.prefix .. "-boot-log"), {"bootlog"})),
+    para_div("caption", {pandoc.Str("Serial"), pandoc.Space(), pandoc.Str("output"),
+      pandoc.Space(), pandoc.Str("captured"), pandoc.Space(), pandoc.Str("by"),
+      pandoc.Space(), pandoc.Str("the"), pandoc.Space(), pandoc.Str("book"),
+      pandoc.Space(), pandoc.Str("build:"), pandoc.Space(), pandoc.Code(cmd)}),
+  }
+end
+
+-- The README: drop its title (the chapter heading replaces it), put the
+-- boot log at the marker, take out the exercises section for the end.
+local function readme_blocks(ch, stub, opts, idmap)
+  local text = read_file(ch.dir .. "/README.md")
+  if text == nil then
+    diag("file", ch.name .. "/README.md is missing")
+    return {pandoc.Div({pandoc.Para(text_inlines(
+      "This chapter has no README.md yet."))}, {class = "warning"})}, {}
+  end
+  local blocks = md(text, opts)
+  if blocks[1] and blocks[1].t == "Header" then table.remove(blocks, 1) end
+  blocks = renumber_headings(blocks, 2)
+  local body, exercises, in_ex, marker = {}, {}, false, false
+  for _, b in ipairs(blocks) do
+    if b.t == "Header" and b.level == 2 then
+      in_ex = pandoc.utils.stringify(b):lower():match("^exercises?") ~= nil
+    end
+    if b.t == "RawBlock" and b.format:match("html")
+       and b.text:match("^%s*<!%-%-%s*boot%-log%s*%-%->%s*$") then
+      marker = true
+      for _, x in ipairs(bootlog_blocks(ch, stub)) do
+        (in_ex and exercises or body)[#(in_ex and exercises or body) + 1] = x
+      end
+    elseif in_ex then
+      exercises[#exercises + 1] = b
+    else
+      body[#body + 1] = b
+    end
+  end
+  if not marker and text:find("<!-- boot-log -->", 1, true) then
+    diag("bootlog", ch.name .. "/README.md: the <!-- boot-log --> marker " ..
+         "must be a line of its own, with blank lines around it")
+  end
+  body = prefix_ids(body, ch.prefix, idmap)
+  exercises = prefix_ids(exercises, ch.prefix, idmap)
+  return body, exercises
+end
+
+local function render_chapter(stub, opts)
+  local ch = load_chapter(stub.dir)
+  local chs, k = siblings(ch)
+  local prev = chs[k - 1]
+  local idmap = {}
+  local out = {}
+
+  used_ids[ch.prefix] = true
+  out[#out + 1] = pandoc.Header(1,
+    {pandoc.Span({pandoc.Str("Chapter"), pandoc.Space(), pandoc.Str(tostring(ch.num))},
+                 {class = "chapnum"}),
+     pandoc.Space(), table.unpack(text_inlines(ch.title))},
+    pandoc.Attr(ch.prefix, {"chapter"},
+                {running = "Chapter " .. ch.num .. ": " .. ch.title,
+                 dir = ch.name}))
+
+  -- statuses and the manifest check
+  local st, shown, unchanged, counts = {}, {}, {}, {new = 0, changed = 0, unchanged = 0}
+  for _, p in ipairs(ch.files) do
+    st[p] = status(chs, k, p)
+    counts[st[p]] = counts[st[p]] + 1
+    if st[p] == "unchanged" then unchanged[#unchanged + 1] = p
+    else shown[#shown + 1] = p end
+    if prev then
+      local m = ch.manifest
+      if st[p] == "new" and not m.new[p] then
+        diag("manifest", ch.name .. "/CHAPTER: " .. p .. " is new but not listed as `new`")
+      elseif st[p] == "changed" and m.changed[p] == nil then
+        diag("manifest", ch.name .. "/CHAPTER: " .. p .. " changed but is not listed as `changed`")
+      elseif st[p] == "unchanged" and (m.new[p] or m.changed[p]) then
+        diag("manifest", ch.name .. "/CHAPTER: " .. p .. " is listed as new or changed but is identical to " .. prev.name)
+      end
+    end
+  end
+  local removed = {}
+  if prev then
+    for _, p in ipairs(prev.files) do
+      if not ch.set[p] then removed[#removed + 1] = p end
+    end
+  end
+
+  local meta = "Directory " .. ch.name .. "/: " .. plural(#ch.files, "file")
+  if prev then
+    meta = meta .. ", " .. counts.new .. " new, " .. counts.changed ..
+           " changed, " .. counts.unchanged .. " unchanged since " .. prev.name
+    if #removed > 0 then meta = meta .. ", " .. #removed .. " removed" end
+  else
+    meta = meta .. ", all new"
+  end
+  out[#out + 1] = para_div("chapter-meta", text_inlines(meta .. "."))
+
+  local body, exercises = readme_blocks(ch, stub, opts, idmap)
+  for _, b in ipairs(body) do out[#out + 1] = b end
+
+  -- the list of files
+  local fl_id = unique_id(ch.prefix .. "-files")
+  out[#out + 1] = pandoc.Header(2, text_inlines("The files of this chapter"),
+                                pandoc.Attr(fl_id, {"files"}, {}))
+  out[#out + 1] = pandoc.Para(text_inlines(
+    "In reading order. Files the chapter adds or changes follow in full; " ..
+    "the listings carry each file's real line numbers, so a gdb command " ..
+    "such as break main.c:40 means the line numbered 40 on the page."))
+  local items = {}
+  for _, p in ipairs(ch.files) do
+    local view = file_view(ch, p)
+    local inl = {pandoc.Link({pandoc.Code(p)}, "#" .. view.fid), pandoc.Str(":"),
+                 pandoc.Space()}
+    if st[p] == "unchanged" then
+      local j = origin(chs, k, p)
+      local o = chs[j]
+      inl = {pandoc.Code(p), pandoc.Str(":"), pandoc.Space(),
+             pandoc.Str("unchanged"), pandoc.Space(),
+             pandoc.Str(j == 1 and "from" or "since"), pandoc.Space(),
+             pandoc.Link(text_inlines("Chapter " .. o.num .. " (" .. o.name .. ")"),
+                         page_of(o) .. "#" .. file_view(o, p).fid)}
+      inl[#inl + 1] = pandoc.Str(", where it is shown in full.")
+    elseif st[p] == "new" then
+      inl[#inl + 1] = pandoc.Str("new.")
+    else
+      inl[#inl + 1] = pandoc.Str("changed.")
+    end
+    items[#items + 1] = {pandoc.Plain(inl)}
+  end
+  for _, p in ipairs(removed) do
+    items[#items + 1] = {pandoc.Plain({pandoc.Code(p), pandoc.Str(":"), pandoc.Space(),
+      table.unpack(text_inlines("removed in this chapter."))})}
+  end
+  if #items > 0 then
+    out[#out + 1] = pandoc.BulletList(items)
+  else
+    out[#out + 1] = pandoc.Para(text_inlines("The chapter has no files yet."))
+  end
+
+  for _, p in ipairs(shown) do
+    render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out)
+  end
+
+  -- changes since the previous chapter
+  local ch_id = unique_id(ch.prefix .. "-changes")
+  out[#out + 1] = pandoc.Header(2, text_inlines("Changes since the previous chapter"),
+                                pandoc.Attr(ch_id, {"changes"}, {}))
+  if not prev then
+    out[#out + 1] = pandoc.Para(text_inlines(
+      "This is the first chapter: every file is new."))
+  else
+    local news, changed = {}, {}
+    for _, p in ipairs(ch.files) do
+      if st[p] == "new" then news[#news + 1] = p end
+      if st[p] == "changed" then changed[#changed + 1] = p end
+    end
+    local function code_list(list)
+      local inl = {}
+      for i, p in ipairs(list) do
+        if i > 1 then inl[#inl + 1] = pandoc.Str(","); inl[#inl + 1] = pandoc.Space() end
+        inl[#inl + 1] = pandoc.Code(p)
+      end
+      return inl
+    end
+    local paras = {}
+    local intro = text_inlines("Compared with Chapter " .. prev.num .. " (" ..
+                               prev.name .. "): ")
+    intro[#intro + 1] = pandoc.Space()
+    local parts = {plural(#news, "new file"), plural(#changed, "changed file"),
+                   plural(#removed, "removed file")}
+    for _, x in ipairs(text_inlines(table.concat(parts, ", ") .. ".")) do
+      intro[#intro + 1] = x
+    end
+    paras[#paras + 1] = pandoc.Para(intro)
+    if #news > 0 then
+      local inl = text_inlines("New, shown in full above and left out of the diff:")
+      inl[#inl + 1] = pandoc.Space()
+      for _, x in ipairs(code_list(news)) do inl[#inl + 1] = x end
+      inl[#inl + 1] = pandoc.Str(".")
+      paras[#paras + 1] = pandoc.Para(inl)
+    end
+    if #removed > 0 then
+      local inl = text_inlines("Removed:")
+      inl[#inl + 1] = pandoc.Space()
+      for _, x in ipairs(code_list(removed)) do inl[#inl + 1] = x end
+      inl[#inl + 1] = pandoc.Str(".")
+      paras[#paras + 1] = pandoc.Para(inl)
+    end
+    for _, b in ipairs(paras) do out[#out + 1] = b end
+    local lines = {}
+    for _, p in ipairs(changed) do
+      for _, l in ipairs(unified_diff(prev, ch, p)) do lines[#lines + 1] = l end
+    end
+    if #lines > 0 then
+      local inl = text_inlines("The complete patch, new files included, is")
+      inl[#inl + 1] = pandoc.Space()
+      inl[#inl + 1] = pandoc.Code("diff -ruN -x build " .. prev.name .. " " .. ch.name)
+      inl[#inl + 1] = pandoc.Str(".")
+      out[#out + 1] = pandoc.Para(inl)
+      out[#out + 1] = pandoc.CodeBlock(table.concat(lines, "\n"),
+        pandoc.Attr(unique_id(ch.prefix .. "-diff"), {"diff", "chapter-diff"}))
+    end
+  end
+
+  for _, b in ipairs(exercises) do out[#out + 1] = b end
+
+  out = resolve_links(out, ch, idmap, ch.name)
+  return out, ch
+end
+
+local function render_front(name, text, opts)
+  local page = basename(name):gsub("%.md$", "")
+  local blocks = md(text, opts)
+  local idmap = {}
+  local first = nil
+  for i, b in ipairs(blocks) do
+    if b.t == "Header" then first = i; break end
+  end
+  local title, head = page, nil
+  if first then
+    local h = table.remove(blocks, first)
+    title = pandoc.utils.stringify(h)
+    head = pandoc.Header(1, h.content, pandoc.Attr(page, {"front"}, {running = title}))
+    used_ids[page] = true
+    blocks = renumber_headings(blocks, 2)
+  end
+  blocks = prefix_ids(blocks, page, idmap)
+  if head then table.insert(blocks, first, head) end
+  blocks = resolve_links(blocks, nil, idmap, name)
+  return blocks, title
+end
+
+------------------------------------------------------------------------
+
+local function parse_stub(text)
+  local t = {}
+  for _, l in ipairs(split_lines(text)) do
+    local k, v = l:match("^%s*([%w_-]+)%s*=%s*(.-)%s*$")
+    if k then t[k] = v end
+  end
+  return t
+end
+
+function Reader(input, opts)
+  TAB_STOP = (opts and opts.tab_stop) or TAB_STOP
+  if TAB_STOP ~= 8 then
+    diag("options", "tab stop is " .. TAB_STOP .. "; the book expects --tab-stop=8")
+  end
+  local blocks, titles = {}, {}
+  for _, src in ipairs(input) do
+    local name = src.name
+    if name:match("%.chapter$") then
+      local stub = parse_stub(src.text)
+      if not stub.dir then error(name .. ": no dir= line") end
+      local b, ch = render_chapter(stub, opts)
+      for _, x in ipairs(b) do blocks[#blocks + 1] = x end
+      titles[#titles + 1] = "Chapter " .. ch.num .. ": " .. ch.title
+    elseif name:match("%.md$") then
+      local b, title = render_front(name, src.text, opts)
+      for _, x in ipairs(b) do blocks[#blocks + 1] = x end
+      titles[#titles + 1] = title
+    else
+      error("book/reader.lua: do not know what to do with input " .. name)
+    end
+  end
+  local meta = {}
+  if #titles == 1 then meta.pagetitle = pandoc.MetaString(titles[1]) end
+  return pandoc.Pandoc(blocks, meta)
+end
