@@ -302,7 +302,7 @@ end
 
 -- Split a file into pieces: {kind="code", first=N, lines={...}} and
 -- {kind="prose", text=..., first=N, last=M}. Line numbers are the file's.
-local function extract(where, lines, style)
+local function extract(where, lines, style, diag)
   local pieces = {}
   local code = nil
 
@@ -417,7 +417,9 @@ local function file_view(ch, path)
     view.pieces = {{kind = "prose", text = table.concat(lines, "\n"),
                     first = 1, last = #lines}}
   else
-    view.pieces = extract(ch.name .. "/" .. path, lines, view.style)
+    view.diags = {}
+    view.pieces = extract(ch.name .. "/" .. path, lines, view.style,
+      function(kind, msg) view.diags[#view.diags + 1] = {kind, msg} end)
   end
   local k = 0
   for _, p in ipairs(view.pieces) do
@@ -627,6 +629,7 @@ end
 
 local function render_file(ch, prev, view, st, opts, idmap, out)
   local where = ch.name .. "/" .. view.path
+  for _, d in ipairs(view.diags or {}) do diag(d[1], d[2]) end
   used_ids[view.fid] = true
   local h = pandoc.Header(2, {pandoc.Code(view.path)},
                           pandoc.Attr(view.fid, {"file"}, {}))
@@ -693,12 +696,12 @@ local function bootlog_blocks(ch, stub)
       pandoc.Para(text_inlines("failed with:")),
       pandoc.CodeBlock(why ~= "" and why or "(no message)", {class = "bootlog-error"}),
     }
-    return {pandoc.Div(blocks, pandoc.Attr(ch.prefix .. "-boot-log-missing",
+    return {pandoc.Div(blocks, pandoc.Attr("boot-log-missing",
                                            {"warning", "bootlog-missing"}))}
   end
   return {
     pandoc.CodeBlock(clean_log(text),
-                     pandoc.Attr(unique_id(ch.prefix .. "-boot-log"), {"bootlog"})),
+                     pandoc.Attr("boot-log", {"bootlog"})),
     para_div("caption", {pandoc.Str("Serial"), pandoc.Space(), pandoc.Str("output"),
       pandoc.Space(), pandoc.Str("captured"), pandoc.Space(), pandoc.Str("by"),
       pandoc.Space(), pandoc.Str("the"), pandoc.Space(), pandoc.Str("book"),

@@ -44,7 +44,7 @@
  *    read back as `acpi: 0`. That is the puzzle in this project's seed
  *    notes: the BIOS was not saying "ignore me", it never spoke, and
  *    the zero came from the bootloader's own buffer. With such a
- *    buffer, rule 1 drops everything and the map comes out empty.
+ *    buffer, rule 1 drops every entry and the map holds no RAM.
  *
  * 2. **Clip ranges that wrap.** If `base + length` is more than the
  *    64-bit address space holds, the sum wraps around to a small

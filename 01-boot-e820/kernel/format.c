@@ -298,7 +298,9 @@ static void put_unsigned(struct out *o, const struct spec *sp,
 	put_number(o, sp, "", v);
 }
 
-/* %p: "0x" and exactly 16 lower-case hex digits. */
+/* %p: "0x" and exactly 16 lower-case hex digits. Precision 16 makes
+ * the leading zeros, and (as for any number with a precision) turns
+ * the '0' flag off, so a width pads with spaces. */
 static void put_pointer(struct out *o, const struct spec *sp,
 			va_list *ap)
 {
@@ -306,7 +308,6 @@ static void put_pointer(struct out *o, const struct spec *sp,
 
 	p.conv = 'x';
 	p.prec = 16;
-	p.zero = false;
 	put_number(o, &p, "0x", (uintptr_t)va_arg(*ap, void *));
 }
 
