@@ -967,6 +967,6 @@ function Reader(input, opts)
     end
   end
   local meta = {}
-  if #titles == 1 then meta.pagetitle = pandoc.MetaString(titles[1]) end
+  meta.pagetitle = pandoc.MetaString(#titles == 1 and titles[1] or "The whole book")
   return pandoc.Pandoc(blocks, meta)
 end

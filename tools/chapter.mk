@@ -62,11 +62,13 @@ $(B)/bootinfo.inc: kernel/bootinfo.h
 	sed -n 's/^#define \([A-Z0-9_]*\) \([^/]*[^ /]\).*/%define \1 \2/p' \
 		$< > $@
 
+## NASM also writes a listing (`build/stage1.lst`, `build/stage2.lst`):
+## every instruction with its offset, for real-mode debugging in gdb.
 $(B)/stage1.bin: boot/stage1.asm $(B)/bootinfo.inc
-	$(NASM) -f bin -I $(B)/ -o $@ $<
+	$(NASM) -f bin -I $(B)/ -l $(B)/stage1.lst -o $@ $<
 
 $(B)/stage2.bin: boot/stage2.asm $(wildcard boot/*.inc) $(B)/bootinfo.inc
-	$(NASM) -f bin -I boot/ -I $(B)/ -o $@ $<
+	$(NASM) -f bin -I boot/ -I $(B)/ -l $(B)/stage2.lst -o $@ $<
 
 $(B)/%.o: %.c
 	@mkdir -p $(@D)
@@ -91,8 +93,11 @@ $(B)/disk.img: $(B)/stage1.bin $(B)/stage2.bin $(B)/kernel.stripped.elf
 $(B)/bad-%.img: $(B)/disk.img $(TOOLS)/mkbadimage
 	$(TOOLS)/mkbadimage $* $< $@
 
+## `make run QEMUFLAGS="--machine pc --mem 6G"` passes options to
+## tools/qemu; `QEMUARGS="-cpu qemu64,vendor=GenuineIntel"` passes
+## arguments to QEMU itself.
 run: all
-	$(TOOLS)/qemu $(QEMUFLAGS) $(B)/disk.img
+	$(TOOLS)/qemu $(QEMUFLAGS) $(B)/disk.img -- $(QEMUARGS)
 
 gdb: all
 	$(TOOLS)/gdb-session kernel $(B)

@@ -107,6 +107,8 @@ void memmap_init(const struct boot_info *bi)
 		panic("boot record: %d E820 entries", n);
 	memcpy(memmap_raw, phys_to_virt(bi->e820_addr), n * sizeof memmap_raw[0]);
 	memmap_raw_count = n;
+	kprintf("E820: %d entries from the BIOS, %u of them 20-byte answers\n",
+		n, bi->e820_short);
 	print_raw();
 	if (bi->flags & BIF_E820_TRUNCATED)
 		kprintf("(the BIOS had more entries; only %d kept)\n", n);
