@@ -29,12 +29,12 @@ org 0x7c00
 STAGE2_MAGIC    equ 0x3253          ; "S2" as a little-endian word
 
 start:
-        ;; ## Step 1: a known CS, DS, ES, SS and stack
-        ;;
-        ;; A far jump loads CS and IP together, so after it CS is 0 and
-        ;; IP is an offset from 0, which is what `org 0x7c00` assumed.
-        ;; Interrupts stay off while SS and SP are changed, so that no
-        ;; interrupt can push onto a half-built stack.
+;; ## Step 1: a known CS, DS, ES, SS and stack
+;;
+;; A far jump loads CS and IP together, so after it CS is 0 and
+;; IP is an offset from 0, which is what `org 0x7c00` assumed.
+;; Interrupts stay off while SS and SP are changed, so that no
+;; interrupt can push onto a half-built stack.
         jmp     0x0000:.cs_ok
 .cs_ok:
         cli
@@ -47,14 +47,14 @@ start:
         cld                         ; string instructions count upward
         mov     [boot_drive], dl
 
-        ;; ## Step 2: are the INT 13h extensions there?
-        ;;
-        ;; The old BIOS disk call (INT 13h AH=02h) addresses sectors by
-        ;; cylinder, head and sector, which tops out at 8 GiB and needs the
-        ;; disk geometry. The *extensions* (AH=42h) take a plain 64-bit
-        ;; sector number, a Logical Block Address. AH=41h asks whether
-        ;; they exist: on success the carry flag is clear, BX comes back
-        ;; as 0xaa55 and bit 0 of CX says the packet interface works.
+;; ## Step 2: are the INT 13h extensions there?
+;;
+;; The old BIOS disk call (INT 13h AH=02h) addresses sectors by
+;; cylinder, head and sector, which tops out at 8 GiB and needs the
+;; disk geometry. The *extensions* (AH=42h) take a plain 64-bit
+;; sector number, a Logical Block Address. AH=41h asks whether
+;; they exist: on success the carry flag is clear, BX comes back
+;; as 0xaa55 and bit 0 of CX says the packet interface works.
         mov     ah, 0x41
         mov     bx, 0x55aa
         mov     dl, [boot_drive]
@@ -65,10 +65,10 @@ start:
         test    cl, 1
         jz      .no_ext
 
-        ;; ## Step 3: read stage 2
-        ;;
-        ;; First one sector, to learn stage 2's length from its header,
-        ;; then the whole of it (reading sector 1 again is harmless).
+;; ## Step 3: read stage 2
+;;
+;; First one sector, to learn stage 2's length from its header,
+;; then the whole of it (reading sector 1 again is harmless).
         mov     word [dap.count], 1
         call    read_stage2
         cmp     word [STAGE2_ADDR], STAGE2_MAGIC
@@ -81,10 +81,10 @@ start:
         mov     [dap.count], ax
         call    read_stage2
 
-        ;; ## Step 4: jump to stage 2
-        ;;
-        ;; Stage 2's code starts after its 4-byte header. DL carries the
-        ;; drive number on, as the BIOS gave it to us.
+;; ## Step 4: jump to stage 2
+;;
+;; Stage 2's code starts after its 4-byte header. DL carries the
+;; drive number on, as the BIOS gave it to us.
         mov     dl, [boot_drive]
         jmp     0x0000:STAGE2_ADDR + 4
 
@@ -167,8 +167,8 @@ dap:
 .segment:       dw 0
 .lba:           dq 1
 
-        ;; The sector must be exactly 512 bytes with the signature last.
-        ;; If the code above grows too big, `times` gets a negative count
-        ;; and NASM stops with an error instead of building a broken disk.
+;; The sector must be exactly 512 bytes with the signature last.
+;; If the code above grows too big, `times` gets a negative count
+;; and NASM stops with an error instead of building a broken disk.
         times 510 - ($ - $$) db 0
         dw 0xaa55

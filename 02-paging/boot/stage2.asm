@@ -27,11 +27,11 @@ bits 16
 %include "bootinfo.inc"
 org STAGE2_ADDR
 
-        ;; ### The header stage 1 reads
-        ;;
-        ;; A signature, then the length of stage 2 in 512-byte sectors.
-        ;; NASM computes the length from the labels at both ends of the
-        ;; file, so it is always right, however the code grows.
+;; ### The header stage 1 reads
+;;
+;; A signature, then the length of stage 2 in 512-byte sectors.
+;; NASM computes the length from the labels at both ends of the
+;; file, so it is always right, however the code grows.
 header:
         dw      0x3253                  ; "S2", checked by stage 1
         dw      (stage2_end - header + 511) / 512

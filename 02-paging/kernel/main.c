@@ -5,15 +5,23 @@
  */
 #include "bootinfo.h"
 #include "console.h"
+#include "frame.h"
 #include "ktest.h"
 #include "kprintf.h"
 #include "memmap.h"
 #include "panic.h"
 #include "string.h"
+#include "vm.h"
 #include <stddef.h>
 
 /**
- * # Chapter 01 in the kernel: from the boot record to the memory map
+ * # The kernel's main line
+ *
+ * Chapter 01 brought the kernel from the boot record to the memory
+ * map; chapter 02 adds the two lines after it that matter most: a frame
+ * allocator over the sanitised map, and the kernel's own page tables.
+ *
+ * ## From the boot record to the memory map
  *
  * By the time `kmain` runs, the bootloader has done the hard part: the
  * CPU is in 64-bit long mode, paging is on, the kernel's segments are
@@ -79,6 +87,12 @@ void kmain(uint64_t boot_info_phys)
 		(unsigned long)phys_to_virt(boot_record.stack_base),
 		(unsigned long)phys_to_virt(boot_record.stack_base +
 					    boot_record.stack_size));
+	frame_init(memmap, memmap_count);     /* bump frames over usable RAM */
+	vm_init(&boot_record);                /* own page tables, W^X */
+	vm_print_layout();
+	kprintf("Frames: %lu free, %lu used\n",
+		(unsigned long)frame_free_count(),
+		(unsigned long)frame_used_count());
 
 	scenario = ktest_scenario_name();     /* set by the test runner */
 	if (scenario)

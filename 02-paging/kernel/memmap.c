@@ -105,7 +105,8 @@ void memmap_init(const struct boot_info *bi)
 		      bi->e820_entry_size, (unsigned)sizeof(struct e820_entry));
 	if (n < 1 || n > E820_MAX_ENTRIES)
 		panic("boot record: %d E820 entries", n);
-	memcpy(memmap_raw, phys_to_virt(bi->e820_addr), n * sizeof memmap_raw[0]);
+	memcpy(memmap_raw, phys_to_virt(bi->e820_addr),
+	       n * sizeof memmap_raw[0]);
 	memmap_raw_count = n;
 	kprintf("E820: %d entries from the BIOS, %u of them 20-byte answers\n",
 		n, bi->e820_short);

@@ -110,9 +110,9 @@ static inline uint64_t rdmsr(uint32_t msr)
 /* WRMSR: write EDX:EAX to the model-specific register ECX. */
 static inline void wrmsr(uint32_t msr, uint64_t v)
 {
-	__asm__ volatile("wrmsr"
-			 : : "c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32))
-			 : "memory");
+	uint32_t lo = (uint32_t)v, hi = (uint32_t)(v >> 32);
+
+	__asm__ volatile("wrmsr" : : "c"(msr), "a"(lo), "d"(hi) : "memory");
 }
 
 /* CPUID: leaf in EAX, subleaf in ECX; results in EAX, EBX, ECX, EDX. */

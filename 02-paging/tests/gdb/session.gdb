@@ -28,7 +28,8 @@ print/x ((struct boot_info *)(0xffffff0000000000 + boot_info_phys))->magic
 python
 bi = gdb.parse_and_eval(
     "*(struct boot_info *)(0xffffff0000000000 + boot_info_phys)")
-check("boot-record-magic", int(bi["magic"]) == 0x544F424B, hex(int(bi["magic"])))
+check("boot-record-magic", int(bi["magic"]) == 0x544F424B,
+      hex(int(bi["magic"])))
 check("boot-record-kernel-start", int(bi["kernel_start"]) == 0x100000,
       hex(int(bi["kernel_start"])))
 check("boot-record-e820-count", 1 <= int(bi["e820_count"]) <= 128,
