@@ -15,6 +15,7 @@
 ## anyway); gdb reads the full `build/kernel.elf`.
 
 TOOLS := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+SHELL := /bin/bash
 B := build
 
 CC := gcc
@@ -40,8 +41,14 @@ CFLAGS := -std=gnu11 -ffreestanding -nostdlib -mno-red-zone \
 	-fpie -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns \
 	-Wall -Wextra -Werror -g $(OPT) -MMD -MP
+## The linker flags: a static executable with 4 KiB-aligned segments.
+## `--no-relax`: with -fpie, gcc loads the address of a function defined
+## in another file from a global offset table (GOT). The linker would
+## try to turn that load into an instruction with a 32-bit absolute
+## address, which cannot hold ours (0xFFFFFF00...), and fail; so the GOT
+## stays, in .data (kernel/linker.ld), costing one load per such use.
 LDFLAGS := -nostdlib -static -z max-page-size=0x1000 -z noexecstack \
-	--build-id=none -T kernel/linker.ld
+	--build-id=none --no-relax -T kernel/linker.ld
 HOSTCFLAGS := -std=gnu11 -g -O1 -fsanitize=address,undefined \
 	-fno-sanitize-recover=all -Wall -Wextra -Werror -DHOST_TEST \
 	-I kernel
@@ -78,8 +85,34 @@ $(B)/%.asm.o: %.asm
 	@mkdir -p $(@D)
 	$(NASM) -f elf64 -g -F dwarf -o $@ $<
 
+## From chapter 03 on, the kernel carries its own symbol table
+## (kernel/ksyms.h) and is linked twice: first with an empty table, then
+## with the table `tools/gensyms` makes from the first link. The table
+## sits in .rodata, after the code, so no function moves between the
+## links; the last step checks that.
+ifneq ($(wildcard kernel/ksyms.h),)
+$(B)/ksyms-empty.c:
+	@mkdir -p $(@D)
+	$(TOOLS)/gensyms > $@
+
+$(B)/ksyms-%.o: $(B)/ksyms-%.c kernel/ksyms.h
+	$(CC) $(CFLAGS) -I kernel -c -o $@ $<
+
+$(B)/kernel.pass1.elf: $(KERNEL_OBJ) $(B)/ksyms-empty.o kernel/linker.ld
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ) $(B)/ksyms-empty.o
+
+$(B)/ksyms-table.c: $(B)/kernel.pass1.elf $(TOOLS)/gensyms
+	$(TOOLS)/gensyms $< > $@
+
+$(B)/kernel.elf: $(B)/kernel.pass1.elf $(B)/ksyms-table.o
+	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ) $(B)/ksyms-table.o
+	@cmp -s <($(TOOLS)/gensyms $<) <($(TOOLS)/gensyms $@) || \
+		{ echo "kernel.elf: functions moved between the links" >&2; \
+		  rm -f $@; exit 1; }
+else
 $(B)/kernel.elf: $(KERNEL_OBJ) kernel/linker.ld
 	$(LD) $(LDFLAGS) -o $@ $(KERNEL_OBJ)
+endif
 
 $(B)/kernel.stripped.elf: $(B)/kernel.elf
 	objcopy --strip-debug $< $@
