@@ -58,9 +58,12 @@ static const char *const names[32] = {
 
 static void explain_page_fault(uint64_t err)
 {
+	const char *access = err & PF_I ? "instruction fetch"
+			     : err & PF_W ? "write" : "read";
+
 	kprintf("  error code: %s, %s, %s mode%s%s%s%s\n",
 		err & PF_P ? "protection violation" : "page not present",
-		err & PF_I ? "instruction fetch" : err & PF_W ? "write" : "read",
+		access,
 		err & PF_U ? "user" : "supervisor",
 		err & PF_RSVD ? ", reserved bit set" : "",
 		err & PF_I && err & PF_W ? ", write" : "",
