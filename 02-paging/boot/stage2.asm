@@ -49,6 +49,7 @@ stage2_start:
         call    cpu_check               ; step 2
         call    a20_enable              ; step 3
         call    e820_collect            ; step 4
+        call    low_memory_check
         call    kernel_load             ; step 5
         call    bootinfo_fill           ; step 6
         call    print_summary

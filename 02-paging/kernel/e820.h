@@ -42,7 +42,7 @@
                               tables, boot stack */
 
 /* Extended attributes, bit 0 (ACPI 3.0): "this entry is valid". When it
- * is clear the OS must ignore the entry. */
+ * is clear the OS must ignore the entry. (ACPI 4.0 on: "must be 1".) */
 #define E820_ATTR_VALID 1u
 
 struct e820_entry {

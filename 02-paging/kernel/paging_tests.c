@@ -208,12 +208,13 @@ SELFTEST(map_unmap_cycles_do_not_leak)
 /**
  * ## Faults on purpose
  *
- * These scenarios break the rules the tables enforce. Chapter 02 has no
- * interrupt table yet, so the CPU cannot report the page fault: it tries
- * to deliver #PF, fails, tries a double fault, fails again, and *triple
- * faults*, which resets the machine. Under `-no-reboot` QEMU then exits
- * with status 0, and the test expects exactly that. Chapter 03 turns
- * the same scenarios into readable fault reports.
+ * These scenarios break the rules the tables enforce. In chapter 02
+ * there is no interrupt table yet, so the CPU cannot report the page
+ * fault: it tries to deliver #PF, fails, tries a double fault, fails
+ * again, and *triple faults*, which resets the machine. Under
+ * `-no-reboot` QEMU then exits with status 0, and chapter 02's tests
+ * expect exactly that. From chapter 03 on, the same scenarios end in
+ * readable fault reports, and the tests expect those.
  */
 static const uint64_t rodata_word = 42;     /* in .rodata */
 

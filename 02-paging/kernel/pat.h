@@ -2,13 +2,12 @@
 #ifndef PAT_H
 #define PAT_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #define MSR_IA32_PAT 0x277
 /* The value pat_init writes; see pat.c for each entry. */
 #define PAT_VALUE 0x0007050100070406ull
 
-bool pat_init(void);
+void pat_init(void);
 
 #endif

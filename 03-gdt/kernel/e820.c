@@ -33,7 +33,9 @@
  * 1. **Drop empty and invalid entries.** A length of 0 describes no
  *    memory at all. An entry whose extended attribute bit 0 is clear is
  *    dropped too: ACPI 3.0 defines that bit as "this entry is valid"
- *    and tells the OS to ignore entries without it.
+ *    and tells the OS to ignore entries without it. (ACPI 4.0 and later
+ *    call the bit "reserved, must be 1", so a clear bit is still a sign
+ *    of an entry not to trust.)
  *
  *    This rule only works because of a detail in the bootloader. Older
  *    firmware, SeaBIOS (the BIOS inside QEMU) among them, answer with

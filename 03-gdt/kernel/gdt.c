@@ -18,7 +18,8 @@
  * and limit of CS, DS, ES and SS. What remains matters, though. CS
  * selects a descriptor whose L bit says "64-bit code" and whose DPL is
  * the *current privilege level*, ring 0 for the kernel and ring 3 for
- * user programs. SS must be a valid data selector. And one descriptor
+ * user programs. In ring 3, SS must name a writable data descriptor (in
+ * ring 0 it may even be null). And one descriptor
  * points at the *task-state segment* (TSS), which in 64-bit mode only
  * holds stack pointers: where the CPU switches the stack to when an
  * interrupt arrives from ring 3 (`rsp[0]`), and up to seven *interrupt

@@ -84,8 +84,9 @@ void idt_init(void)
 }
 
 /* lidt takes the table's size minus one and its address. The gates
- * past vector 47 are all zero, "not present": raising one of those
- * vectors gives a #GP whose error code names it. */
+ * past vector 47 are all zero: type 0 is no valid 64-bit gate, so
+ * raising one of those vectors gives a #GP whose error code names it.
+ * (A valid gate with P = 0 would give #NP, vector 11, instead.) */
 void idt_load(void)
 {
 	struct {

@@ -93,7 +93,8 @@ static uint64_t *table_ptr(uint64_t phys)
  * A 64-bit register could name 16 EiB of memory, but 4-level paging
  * translates only 48 bits: 256 TiB. The CPU insists that bits 63..48
  * be copies of bit 47, and raises a general-protection fault for any
- * other address. Such *canonical* addresses form two halves, with a
+ * other address (a stack-segment fault, #SS, if the access goes through
+ * RSP or RBP). Such *canonical* addresses form two halves, with a
  * huge hole between them:
  *
  *     0x0000000000000000 - 0x00007FFFFFFFFFFF   lower half (users)

@@ -64,7 +64,8 @@
  * - **G** (global): the translation survives a CR3 reload, for kernel
  *   pages that every address space shares (needs CR4.PGE).
  * - **NX** (XD, execute-disable): no instruction may be fetched from
- *   the page (needs EFER.NXE, which the bootloader sets).
+ *   the page (needs EFER.NXE, which vm_init sets; without it bit 63 is
+ *   reserved, and any entry that sets it faults).
  */
 #define PTE_P         (1ull << 0)   /* P: present */
 #define PTE_W         (1ull << 1)   /* R/W: read/write */

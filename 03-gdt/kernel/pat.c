@@ -3,7 +3,7 @@
  * type (write-back, uncached, write-combining, ...).
  */
 #include "pat.h"
-#include "kprintf.h"
+#include "panic.h"
 #include "x86.h"
 
 /**
@@ -37,18 +37,15 @@
  * Intel manual describes for it (vol. 3, "Programming the PAT"). The
  * bootloader's tables use only PA0, and we change only PA4 and PA5,
  * which no mapping uses yet. CPUID.01H:EDX bit 16 says whether the PAT
- * exists at all. Without it the kernel still runs, but everything is
- * write-back.
+ * exists at all. Every CPU that can run 64-bit code has one, so a CPU
+ * without it is a sign of something badly wrong (an emulator started
+ * with the feature switched off), and we stop there, as for NX.
  */
 #define CPUID_01_EDX_PAT (1u << 16)
 
-/* Returns false (and leaves the PAT alone) if the CPU has none. */
-bool pat_init(void)
+void pat_init(void)
 {
-	if (!(cpuid(1, 0).edx & CPUID_01_EDX_PAT)) {
-		kprintf("pat: this CPU has no PAT; all pages write-back\n");
-		return false;
-	}
+	if (!(cpuid(1, 0).edx & CPUID_01_EDX_PAT))
+		panic("this CPU has no PAT (CPUID 01h:EDX.16)");
 	wrmsr(MSR_IA32_PAT, PAT_VALUE);
-	return true;
 }

@@ -61,12 +61,11 @@ static void explain_page_fault(uint64_t err)
 	const char *access = err & PF_I ? "instruction fetch"
 			     : err & PF_W ? "write" : "read";
 
-	kprintf("  error code: %s, %s, %s mode%s%s%s%s\n",
+	kprintf("  error code: %s, %s, %s mode%s%s%s\n",
 		err & PF_P ? "protection violation" : "page not present",
 		access,
 		err & PF_U ? "user" : "supervisor",
 		err & PF_RSVD ? ", reserved bit set" : "",
-		err & PF_I && err & PF_W ? ", write" : "",
 		err & PF_PK ? ", protection key" : "",
 		err & PF_SS ? ", shadow stack" : "");
 }
@@ -200,6 +199,10 @@ _Noreturn void trap_report(const struct trap_frame *f)
 	}
 	kprintf("  at %s (rip %016lx)\n", ksym_format(f->rip, sym, sizeof sym),
 		(unsigned long)f->rip);
+	/* For #DF the manual calls the saved CS:RIP undefined: it may or
+	 * may not point at the instruction that caused the first fault. */
+	if (f->vector == T_DOUBLE_FAULT)
+		kprintf("  (a double fault's saved rip is not reliable)\n");
 	if (ist)
 		kprintf("  handler running on IST%d stack %016lx-%016lx\n", ist,
 			(unsigned long)cpu0_tables.ist_bottom[ist],

@@ -85,6 +85,15 @@ SCENARIO(spurious_irq7, "a spurious PIC interrupt is ignored")
 	ktest_report("spurious_irq7", NULL);
 }
 
+/* The same for IRQ 15, the slave's: the master saw a real interrupt on
+ * its cascade line (IRQ 2), so it still needs an end-of-interrupt. */
+SCENARIO(spurious_irq15, "a spurious IRQ 15 is ignored")
+{
+	__asm__ volatile("int $0x2f");
+	kprintf("returned from the spurious interrupt\n");
+	ktest_report("spurious_irq15", NULL);
+}
+
 SCENARIO(divide_by_zero, "divide by zero: a #DE report")
 {
 	volatile unsigned hundred = 100, zero = 0;

@@ -32,7 +32,9 @@
  * | VGA text buffer     | KERNEL_WINDOW + 0xB8000   | read, write, WC   |
  * | all other RAM       | KERNEL_WINDOW + physical  | read, write       |
  *
- * (WC: write-combining, see pat.c.)
+ * (WC: write-combining, see pat.c. For a text screen of 2-byte cells
+ * it gains nothing, and scrolling reads are slower uncached; it is here
+ * to show the PAT at work on a page you can see.)
  *
  * Nothing is both writable and executable ("W^X"). "Read, write" pages
  * also carry NX, no-execute. All kernel pages are *global* (G): their
@@ -63,6 +65,7 @@
  * stricter permissions.
  */
 uint64_t kernel_pml4;
+static int kernel_pml4_active;      /* set once CR3 holds kernel_pml4 */
 
 extern char __text_start[], __text_end[], __rodata_start[], __rodata_end[];
 extern char __data_start[], __bss_end[];
@@ -191,12 +194,18 @@ void vm_init(const struct boot_info *bi)
 	}
 	map_physical(kernel_pml4, VGA_PHYS, VGA_END);
 	write_cr3(kernel_pml4);                                  /* 4. */
+	kernel_pml4_active = 1;
 }
 
-/* The direct map, during boot and after it: the bootloader mapped the
- * first 1 GiB at the same place, so this works before the switch too. */
+/* The direct map, during boot and after it. Before the switch only the
+ * bootloader's window exists, and it maps the first BOOT_MAPPED_BYTES:
+ * the bump allocator hands out the lowest frames first, so the new
+ * tables land there, but we check rather than trust it. */
 void *pt_phys_to_virt(uint64_t phys)
 {
+	if (!kernel_pml4_active && phys >= BOOT_MAPPED_BYTES)
+		panic("vm: frame %lx is beyond the boot window",
+		      (unsigned long)phys);
 	return phys_to_virt(phys);
 }
 
