@@ -148,6 +148,29 @@ $(B)/host/%: tests/host/%.c $(wildcard kernel/*.c kernel/*.h tests/host/*.h)
 test: all
 	$(TOOLS)/chapter-test .
 
+## From chapter 04 on, a chapter may have host benchmarks in `bench/`.
+## `make bench` compiles every `bench/*.c` into one program with -O2
+## and no sanitisers, and runs it; it prints its figures as tables. As
+## the host tests do, a benchmark #includes the kernel file it measures
+## (and there is no `-I kernel`: the kernel's own string.h would hide the
+## C library's).
+##
+## `make test` never times anything: a host test may run the benchmark
+## at a small size, only to see that it works, so host tests are rebuilt
+## when a benchmark file changes.
+BENCH_C := $(sort $(wildcard bench/*.c))
+ifneq ($(BENCH_C),)
+.PHONY: bench
+$(B)/bench/bench: $(BENCH_C) $(wildcard bench/*.h kernel/*.c kernel/*.h)
+	@mkdir -p $(@D)
+	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $(BENCH_C)
+
+bench: $(B)/bench/bench
+	$<
+
+$(HOST_TESTS): $(wildcard bench/*.c bench/*.h)
+endif
+
 boot-log: all
 	@$(TOOLS)/boottest --log-only . boot
 
