@@ -8,25 +8,25 @@
 ##     (gdb) frames 0          the first 8 free blocks of order 0
 ##     (gdb) frames 9 20       the first 20 free blocks of order 9
 ##
-## The summary reads only the variable `frame_pool` of kernel/frame.c,
-## so it also works on the host test program (`gdb
-## build/host/test_frame`). It adds up the blocks of all orders and
-## prints a WARNING if they disagree with the free count: the
-## allocator's state would then be damaged.
+## Everything it prints comes from the variable `frame_pool` of
+## kernel/frame.c and from the state table it points at, so it works
+## the same on the host test program (`gdb build/host/test_frame`). The
+## summary adds up the blocks of all orders and prints a WARNING if they
+## disagree with the free count: the allocator's state would then be
+## damaged.
 ##
 ## Listing the blocks of one order follows the free list through the
-## free frames themselves: each block's first bytes hold a `struct
-## free_node` (next, prev, check), which the command reads through the
-## kernel's direct map, at KERNEL_WINDOW + physical address. It checks
-## each node's check word as frame.c does, and says when a node has been
-## overwritten. This works in the kernel only, and for memory above
-## 1 GiB only after vm_init() has built the direct map.
+## table: `frame_pool.head[order]` is the first block's frame number,
+## and each block's entry `frame_pool.info[frame]` holds the next one.
+## The free frames themselves are never read (frame.c keeps nothing in
+## them), so this works before vm_init() too. Each entry is checked as
+## the host tests check it: it must be the first frame of a free block
+## of that order, aligned to its size, and link back to the block
+## before it; the listing stops at the first entry that is not.
 
 import gdb
 
-KERNEL_WINDOW = 0xFFFFFF0000000000
-NO_FRAME = 0xFFFFFFFFFFFFFFFF
-NODE_CHECK = 0x6672656562756464     # "freebudd", as in frame.c
+NO_FRAME = 0xFFFFFFFF               # as in frame.c: the end of a list
 FRAME_SHIFT = 12
 
 
@@ -41,17 +41,13 @@ def _size(frames):
     return "%d KiB" % kib
 
 
-def _read_u64(addr):
-    mem = gdb.selected_inferior().read_memory(addr, 8)
-    return int.from_bytes(bytes(mem), "little")
-
-
 class Frames(gdb.Command):
     """The frame allocator's state: frames [ORDER [COUNT]]
 
 Without arguments: frames managed, free and used, the free blocks of
 each order, and the largest free block. With ORDER: the first COUNT
-(default 8) free blocks of that order, read from their free-list nodes."""
+(default 8) free blocks of that order, following the links in the
+state table."""
 
     def __init__(self):
         super().__init__("frames", gdb.COMMAND_DATA)
@@ -103,24 +99,28 @@ each order, and the largest free block. With ORDER: the first COUNT
         n = int(pool["blocks"][order])
         print("order %d: %d free blocks of %s; the first %d:"
               % (order, n, _size(1 << order), min(n, count)))
-        frame = int(pool["head"][order])
+        info, nframes = pool["info"], int(pool["nframes"])
+        free_head = int(gdb.parse_and_eval("FRAME_FREE_HEAD"))
+        frame, prev = int(pool["head"][order]), NO_FRAME
         for _ in range(count):
             if frame == NO_FRAME:
                 break
             phys = frame << FRAME_SHIFT
-            try:
-                node = KERNEL_WINDOW + phys
-                nxt, check = _read_u64(node), _read_u64(node + 16)
-            except gdb.MemoryError:
-                print("  0x%x: not mapped (before vm_init?)" % phys)
+            if frame >= nframes:
+                print("  DAMAGED: link to frame 0x%x, beyond the table"
+                      % frame)
                 return
-            damaged = "" if check == NODE_CHECK ^ frame else \
-                "  DAMAGED: check word 0x%x" % check
-            print("  0x%x-0x%x%s" % (phys, phys + (4096 << order),
-                                     damaged))
-            if damaged:
+            entry = info[frame]
+            if int(entry["kind"]) != free_head or \
+                    int(entry["frames"]) != 1 << order or \
+                    frame % (1 << order) != 0 or \
+                    int(entry["prev"]) != prev:
+                print("  0x%x  DAMAGED: kind %d, %d frames, prev 0x%x"
+                      % (phys, int(entry["kind"]), int(entry["frames"]),
+                         int(entry["prev"])))
                 return
-            frame = nxt
+            print("  0x%x-0x%x" % (phys, phys + (4096 << order)))
+            frame, prev = int(entry["next"]), frame
 
 
 Frames()

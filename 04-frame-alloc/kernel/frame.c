@@ -89,10 +89,10 @@
  *
  * | free runs | buddy ns/op | recycle ns/op | ratio |
  * |---:|---:|---:|---:|
- * | 100 | 15.9 | 361.1 | 23 |
- * | 1000 | 19.2 | 3500.6 | 182 |
- * | 10000 | 15.1 | 38189.5 | 2525 |
- * | 100000 | 17.7 | 380393.3 | 21496 |
+ * | 100 | 20.0 | 414.6 | 21 |
+ * | 1000 | 26.0 | 4041.1 | 155 |
+ * | 10000 | 17.9 | 46871.2 | 2625 |
+ * | 100000 | 26.1 | 483272.0 | 18512 |
  *
  * Times on a busy machine move by tens of percent from run to run.
  * Instruction counts do not, so when valgrind is installed, `make
@@ -100,19 +100,19 @@
  *
  * | free runs | buddy instructions/op | recycle instructions/op | ratio |
  * |---:|---:|---:|---:|
- * | 100 | 212 | 2796 | 13 |
- * | 1000 | 212 | 27096 | 128 |
- * | 10000 | 212 | 270096 | 1273 |
- * | 100000 | 212 | 2700096 | 12730 |
+ * | 100 | 199 | 2797 | 14 |
+ * | 1000 | 199 | 27097 | 136 |
+ * | 10000 | 199 | 270097 | 1357 |
+ * | 100000 | 199 | 2700097 | 13561 |
  *
- * The buddy allocator executes the same 212 instructions whatever N
+ * The buddy allocator executes the same 199 instructions whatever N
  * is. The recycle allocator executes 27 more for every run there is,
  * because one allocation and one free each read the whole array. At
  * 10^5 runs the array (1.6 MB) no longer fits in the CPU's fast
  * caches, and the time grows even faster than the count. So the issue
  * this chapter answers set two targets, and both are met by far: the
  * buddy allocator's cost stays flat (the same instructions at 10^5 runs
- * as at 10^2, and 1.12 times the time in this run, against a limit of
+ * as at 10^2, and 1.31 times the time in this run, against a limit of
  * 2), and at 10^5 runs it is over 10,000 times cheaper than the recycle
  * design (the target was 100).
  *
@@ -120,13 +120,14 @@
  * every frame of a 2 GiB machine one at a time, about half a million,
  * and gives them all back. Under QEMU's emulator, one run printed
  *
- *     BENCH frame_alloc 1491 cycles/frame, frame_free 1551 cycles/frame
+ *     BENCH frame_alloc 1814 cycles/frame, frame_free 1670 cycles/frame
  *
- * and other runs up to about 2,600 cycles for each, depending on what
- * else the machine was doing. Those are emulated cycles: without
- * hardware virtualisation, QEMU translates each guest instruction into
- * several host ones, so the figure measures the emulator as much as the
- * allocator. That is why the tables above were measured on the host.
+ * and other runs anywhere from about 1,200 to 2,600 cycles for each,
+ * depending on what else the machine was doing. Those are emulated
+ * cycles: without hardware virtualisation, QEMU translates each guest
+ * instruction into several host ones, so the figure measures the
+ * emulator as much as the allocator. That is why the tables above were
+ * measured on the host.
  *
  * ## Our design: a buddy allocator
  *
@@ -196,26 +197,80 @@
 /**
  * ## Where the bookkeeping lives
  *
- * The allocator needs no heap. It keeps two kinds of data.
+ * The allocator needs no heap. All it knows is in `frame_pool` (list
+ * heads and counters, a few hundred bytes) and in one *state table*
+ * with a 12-byte `struct frame_info` for every frame, from frame 0 up
+ * to the end of the highest usable range. An entry says two things:
  *
- * **The free lists live in the free frames themselves.** The first 24
- * bytes of each free block hold a `struct free_node`: the frame numbers
- * of the next and previous blocks of the same order, and a check word.
- * Nobody else uses a free frame, so this memory is free of charge. The
- * lists are *doubly* linked so that a buddy can be taken out of the
- * middle of its list in O(1) when it merges. The allocator writes to
- * these frames through pt_phys_to_virt(), the kernel's direct map of
- * physical memory.
+ * - whether the frame is managed at all, and whether it is the first
+ *   frame of a free block or of a run handed out (with that block's or
+ *   run's length), or a frame inside one. That is how the allocator
+ *   checks a buddy in O(1), and how it recognises a bad free;
+ * - for the first frame of a free block, the frame numbers of the next
+ *   and the previous free block of the same order. These links *are*
+ *   the free lists. They are doubly linked so that a buddy can leave
+ *   the middle of its list in O(1) when it merges.
  *
- * **The state table has one 4-byte `struct frame_info` per frame**,
- * from frame 0 up to the end of the highest usable range. It says
- * whether the frame is managed at all, whether it is the first frame of
- * a free block or of a run handed out (with that block's or run's
- * length), or a frame inside one. That is how the allocator checks a
- * buddy in O(1), and how it recognises a bad free. It costs 4 bytes per
- * 4 KiB, which is 1 MiB of table per GiB of physical address space
- * (0.1%), holes below the top included: a machine whose RAM ends at
- * 8 GiB needs an 8 MiB table.
+ * A link is a 32-bit frame number. That reaches 2^32 frames, 16 TiB of
+ * physical addresses, minus one value (all ones) that means "none";
+ * frame_init() refuses a machine with more, which is far beyond what
+ * this kernel can map anyway (vm.c stops at 512 GiB).
+ *
+ * **The invariant: the allocator never touches a frame it manages.**
+ * Adding a range, splitting, merging, allocating, freeing: each of them
+ * changes `frame_pool` and the table and nothing else. A free frame
+ * keeps whatever bytes it had, and a run handed out holds what its
+ * last owner left there. The host tests prove it: they fill simulated
+ * RAM with a pattern, run long random sequences, and find the pattern
+ * intact in every frame that is not handed out at the time, including
+ * every frame that never was (tests/host/test_frame.c, "Free memory is
+ * left alone").
+ *
+ * **What the table costs.** 12 bytes per 4 KiB frame: 3 MiB per GiB of
+ * physical address space (0.3%), holes below the top included. A 2 GiB
+ * machine needs 6 MiB. A 6 GiB q35 machine puts 4 GiB of its RAM above
+ * the 4 GiB line, so its RAM ends at 8 GiB and its table is 24 MiB.
+ * The state alone would take 4 bytes, 1 MiB per GiB; the two links are
+ * the other 8. They sit in the same entry as the state, not in a second
+ * array beside it. Both cost the same bytes, but a merge reads a
+ * buddy's state and then its links, which one entry keeps side by side,
+ * and one table is one region to place, clear, and keep out of the
+ * free memory.
+ *
+ * ## Why the links are not in the free frames
+ *
+ * The classic design keeps the links inside the free memory itself:
+ * xv6, for one, threads its list of free pages through the first bytes
+ * of each page. Free memory belongs to nobody else, so the links cost
+ * nothing, and a buddy allocator built that way needs only the 4-byte
+ * state. This chapter began with exactly that. Under QEMU, it turned
+ * out to be expensive in a way no host benchmark shows.
+ *
+ * QEMU asks the host to back the guest's RAM with *transparent huge
+ * pages* (it calls madvise() on it, and Linux then uses 2 MiB pages for
+ * that memory). Nothing is allocated until the guest touches a page;
+ * the first touch makes the host find and zero a whole 2 MiB page.
+ * Memory the guest never touches costs the host nothing. A list inside
+ * the free frames writes a node into the first frame of every free
+ * block, and right after boot almost all memory is in 4 MiB blocks: one
+ * write per 4 MiB, which makes the host fill every other 2 MiB page.
+ * Booting a 6 GiB guest to the end of its self-tests took 3.2 GB of
+ * host memory and up to 8.5 seconds (1 s when the host had huge pages
+ * ready); a 2 GiB guest took 1.1 GB and up to 3.8 s. Chapter 03 boots
+ * either in 0.2 s and 60 MB. With the links in the table, the same
+ * boots take 0.3 s and 80 MB at 6 GiB, 0.3 s and 65 MB at 2 GiB
+ * (`/usr/bin/time` around `tools/qemu --test boot`, q35; README.md has
+ * the command). Every later chapter boots through this allocator, and
+ * the test matrix runs 6 GiB guests side by side.
+ *
+ * So the trade-off is 8 bytes per frame, 2 MiB per GiB, against an
+ * allocator that leaves free memory alone. The intrusive list is right
+ * where RAM is scarce and nobody pays for touching it. Here the table
+ * buys three things: a guest's untouched memory stays free for the
+ * host, the allocator never needs a mapping of the frames it manages
+ * (only of its table), and a stray write into a free frame can no
+ * longer break a list. The last one has a flip side ("Catching
+ * mistakes" below): the allocator can no longer notice such a write.
  *
  * ## Starting up, and why there is no "noncore" phase
  *
@@ -239,12 +294,10 @@
  * allocator never allocates memory for itself, so it can never call
  * itself while it holds the frame lock, which was Redox's deadlock.
  *
- * One condition comes with step 4: adding a range writes a node into
- * the first frame of each block, so the range must already be reachable
- * through pt_phys_to_virt(). The boot tables map the first 1 GiB only
- * (BOOT_MAPPED_BYTES). The kernel therefore adds the usable memory
- * below 1 GiB, builds its own direct map of all RAM with frames from
- * it, and then adds the rest.
+ * Step 4 writes to the table only, so a range can be added before any
+ * page table maps it. The allocator puts no order on the ranges; the
+ * kernel still adds the memory above 1 GiB after vm_init(), for a
+ * reason of vm_init()'s own (frame_setup.c).
  *
  * The allocator takes no lock of its own: its callers will hold a frame
  * lock. In this chapter none is needed yet, as there is one CPU and
@@ -270,12 +323,20 @@
  * - "free of 3 frames at 0x... allocated as 4": the count differs from
  *   the one frame_alloc() was asked for.
  *
- * The check word in each free node catches a different bug: code that
- * keeps writing to a frame after freeing it. When the allocator takes
- * a block off its list and finds the word changed, it stops with "free
- * frame 0x... was written to while free (use after free?)" instead of
- * following a garbage pointer. (It cannot see writes beyond the first
- * 24 bytes, or writes that happen while the frame is handed out again.)
+ * **What it does not catch: writes into a free frame.** The first
+ * version of this allocator kept a check word in each free block, next
+ * to the links, and stopped with "written to while free" when a block
+ * came off its list with the word changed: a cheap alarm for code that
+ * keeps using a frame after freeing it. It went with the links. Left
+ * in the frame, the word would be a write into every free block, the
+ * very cost measured above; moved into the table, it would guard the
+ * table, which such code never writes to. So a use after free goes
+ * unnoticed here. It cannot derail the allocator any more, because
+ * nothing the allocator reads lives in a free frame, but the frame's
+ * next owner gets the stray bytes. A debugging mode that fills freed
+ * runs with a pattern and checks it on the next allocation would find
+ * such code, at the price of touching all memory (an exercise in the
+ * README).
  *
  * ## What it costs
  *
@@ -300,27 +361,24 @@ enum frame_kind {
 	FRAME_RUN_HEAD,   /* first frame of a run handed out */
 };
 
+/* One entry of the state table. next and prev mean something only in
+ * a FRAME_FREE_HEAD entry. */
 struct frame_info {
 	uint8_t kind;           /* enum frame_kind */
 	uint8_t was_allocated;  /* 1 once frame_alloc() returned this frame;
 	                           never cleared (tells a double free from a
 	                           free of a frame never handed out) */
 	uint16_t frames;        /* for a head: frames in its block or run */
+	uint32_t next;          /* next free block of the same order, by
+	                           frame number, or NO_FRAME */
+	uint32_t prev;          /* the previous one, or NO_FRAME */
 };
 
-_Static_assert(sizeof(struct frame_info) == 4,
-	       "the table costs 4 bytes per frame");
+_Static_assert(sizeof(struct frame_info) == 12,
+	       "the table costs 12 bytes per frame");
 
-/* The first bytes of every free block. */
-struct free_node {
-	uint64_t next;   /* frame number of the next block, or NO_FRAME */
-	uint64_t prev;   /* frame number of the previous one, or NO_FRAME */
-	uint64_t check;  /* NODE_CHECK ^ this block's frame number */
-};
-
-#define NO_FRAME   UINT64_MAX
-#define NODE_CHECK 0x6672656562756464ull  /* "freebudd" */
-#define ORDERS     (FRAME_MAX_ORDER + 1)
+#define NO_FRAME UINT32_MAX  /* no block: the end of a list */
+#define ORDERS   (FRAME_MAX_ORDER + 1)
 
 /* All of the allocator's state. gdb: `print frame_pool`. */
 static struct frame_pool {
@@ -328,7 +386,7 @@ static struct frame_pool {
 	uint64_t nframes;         /* frames the table covers */
 	uint64_t meta_base;       /* the table's own physical bytes */
 	uint64_t meta_end;
-	uint64_t head[ORDERS];    /* first free block of each order */
+	uint32_t head[ORDERS];    /* first free block of each order */
 	uint64_t blocks[ORDERS];  /* free blocks of each order */
 	uint32_t nonempty;        /* bit k set: head[k] is a block */
 	uint64_t total;           /* frames managed */
@@ -340,25 +398,19 @@ static uint64_t phys_of(uint64_t frame)
 	return frame << FRAME_SHIFT;
 }
 
-static struct free_node *node_of(uint64_t frame)
-{
-	return pt_phys_to_virt(phys_of(frame));
-}
-
 /* ---- The free lists ---- */
 
 /* Put the free block at frame on the list of its order. */
 static void list_push(uint64_t frame, int order)
 {
-	struct free_node *node = node_of(frame);
-	uint64_t first = frame_pool.head[order];
+	struct frame_info *info = frame_pool.info;
+	uint32_t first = frame_pool.head[order];
 
-	node->next = first;
-	node->prev = NO_FRAME;
-	node->check = NODE_CHECK ^ frame;
+	info[frame].next = first;
+	info[frame].prev = NO_FRAME;
 	if (first != NO_FRAME)
-		node_of(first)->prev = frame;
-	frame_pool.head[order] = frame;
+		info[first].prev = (uint32_t)frame;
+	frame_pool.head[order] = (uint32_t)frame;
 	frame_pool.nonempty |= 1u << order;
 	frame_pool.blocks[order]++;
 	frame_pool.free += 1ull << order;
@@ -367,18 +419,16 @@ static void list_push(uint64_t frame, int order)
 /* Take the free block at frame off the list of its order. */
 static void list_unlink(uint64_t frame, int order)
 {
-	struct free_node *node = node_of(frame);
+	struct frame_info *info = frame_pool.info;
+	uint32_t next = info[frame].next, prev = info[frame].prev;
 
-	if (node->check != (NODE_CHECK ^ frame))
-		frame_panic("free frame 0x%lx was written to while free "
-			    "(use after free?)", phys_of(frame));
-	if (node->prev != NO_FRAME)
-		node_of(node->prev)->next = node->next;
+	if (prev != NO_FRAME)
+		info[prev].next = next;
 	else
-		frame_pool.head[order] = node->next;
-	if (node->next != NO_FRAME)
-		node_of(node->next)->prev = node->prev;
-	node->check = 0;
+		frame_pool.head[order] = next;
+	if (next != NO_FRAME)
+		info[next].prev = prev;
+	info[frame].next = info[frame].prev = NO_FRAME;
 	if (frame_pool.head[order] == NO_FRAME)
 		frame_pool.nonempty &= ~(1u << order);
 	frame_pool.blocks[order]--;
@@ -569,6 +619,9 @@ void frame_init(uint64_t max_phys, uint64_t meta_phys)
 	if (meta_phys % FRAME_SIZE != 0)
 		frame_panic("frame table at 0x%lx is not frame-aligned",
 			    meta_phys);
+	if (frames_below(max_phys) > NO_FRAME)  /* the links' limit */
+		frame_panic("memory up to 0x%lx is more than the 16 TiB the "
+			    "frame table can link", max_phys);
 	frame_pool.info = pt_phys_to_virt(meta_phys);
 	frame_pool.nframes = frames_below(max_phys);
 	frame_pool.meta_base = meta_phys;
@@ -576,6 +629,8 @@ void frame_init(uint64_t max_phys, uint64_t meta_phys)
 	for (uint64_t frame = 0; frame < frame_pool.nframes; frame++)
 		frame_pool.info[frame] = (struct frame_info){
 			.kind = FRAME_UNMANAGED,
+			.next = NO_FRAME,
+			.prev = NO_FRAME,
 		};
 	for (int order = 0; order < ORDERS; order++) {
 		frame_pool.head[order] = NO_FRAME;

@@ -36,7 +36,9 @@
  * 4. frame_init_range(base, end) for every usable range. The table's
  *    own frames are left out automatically.
  *
- * frame_meta_bytes() may be called before frame_init().
+ * frame_meta_bytes() may be called before frame_init(). The allocator
+ * reads and writes the table and nothing else: never a frame it
+ * manages, free or handed out.
  */
 uint64_t frame_meta_bytes(uint64_t max_phys);
 void frame_init(uint64_t max_phys, uint64_t meta_phys);
@@ -44,8 +46,8 @@ void frame_init(uint64_t max_phys, uint64_t meta_phys);
 /* Add the frames of [base, end) to the free memory. base is rounded
  * up and end down to whole frames. May be called again at any time
  * (for memory that becomes free later, such as boot data). Each frame
- * must lie below max_phys and be added only once; every frame of the
- * range must be reachable through pt_phys_to_virt(). */
+ * must lie below max_phys and be added only once. The frames need not
+ * be mapped: only the table is ever written. */
 void frame_init_range(uint64_t base, uint64_t end);
 
 /* Allocate count contiguous frames (1 <= count <= FRAME_MAX_RUN) and
@@ -84,7 +86,8 @@ void frame_get_stats(struct frame_stats *s);
 /* Environment hooks, provided by the kernel (vm.c, frame_setup.c) or
  * by the host test and the benchmark. */
 
-/* Where the kernel can read and write physical address phys. */
+/* Where the kernel can read and write physical address phys. The
+ * allocator uses it once, in frame_init(), to reach its table. */
 void *pt_phys_to_virt(uint64_t phys);
 
 /* Report a misuse of the allocator (a double free, say) and stop. The
@@ -94,9 +97,9 @@ _Noreturn void frame_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
 /* The kernel's start-up (frame_setup.c), in main.c's order: the
- * usable memory below BOOT_MAPPED_BYTES, before vm_init(); the rest,
- * which only vm_init()'s direct map makes reachable, after it. Boot CPU
- * only, once each. */
+ * usable memory below BOOT_MAPPED_BYTES, before vm_init(), which needs
+ * table frames it can fill through the boot tables; the rest after it.
+ * Boot CPU only, once each. */
 void frame_setup_low(void);
 void frame_setup_high(void);
 

@@ -30,22 +30,24 @@
  * **Where the table goes.** In the lowest usable range above 1 MiB with
  * room for it, which on QEMU is right after the kernel image. It must
  * lie below BOOT_MAPPED_BYTES (1 GiB), because frame_init() clears it
- * at once, before the kernel has its own direct map.
+ * at once, before the kernel has its own direct map. At 3 MiB per GiB
+ * of address space, that leaves room for machines up to about 340 GiB;
+ * on a larger one, table_place() stops the boot with a clear message.
  *
- * **Two steps.** Adding a range writes a free-list node into the first
- * frame of each block, through pt_phys_to_virt(). Before vm_init() runs,
- * that works only in the first 1 GiB, the part of physical memory the
- * bootloader's tables map (pt_phys_to_virt() in vm.c panics if anything
- * reaches beyond it that early). So:
+ * **Two steps.** The allocator itself does not care when a range comes,
+ * or whether it is mapped: adding one writes to the table only. The
+ * order is vm_init()'s need. It builds the kernel's new page tables in
+ * frames from the allocator and fills them in *before* it switches to
+ * them, through the bootloader's tables, which map the first 1 GiB only
+ * (pt_phys_to_virt() in vm.c panics if anything reaches beyond it that
+ * early). So those frames must come from below 1 GiB, and the simplest
+ * way to be sure is to give the allocator nothing else until then:
  *
  * 1. `frame_setup_low()` sets the allocator up and adds the usable
  *    memory below 1 GiB;
  * 2. `vm_init()` builds the kernel's tables, including a direct map of
- *    *all* RAM, taking its table frames from that memory (they must
- *    come from below 1 GiB anyway: vm_init() fills them in before it
- *    switches to them);
- * 3. `frame_setup_high()` adds the usable memory above 1 GiB, which
- *    the new direct map now reaches.
+ *    *all* RAM, taking its table frames from that memory;
+ * 3. `frame_setup_high()` adds the usable memory above 1 GiB.
  *
  * A range that crosses 1 GiB is simply added in two parts. That changes
  * no block: no block reaches across a multiple of 4 MiB, the largest
@@ -131,11 +133,10 @@ void frame_setup_high(void)
  * ## A misuse stops the kernel
  *
  * frame.c calls `frame_panic()` when a free is wrong: a double free, a
- * frame that was never handed out, a wrong count, or a free frame that
- * someone wrote to. Carrying on would hand one frame to two users, so
- * the kernel stops, with the message that names the frame. To see who
- * made the bad call, run the scenario under gdb with
- * `break frame_panic` and type `bt`.
+ * frame that was never handed out, or a wrong count. Carrying on would
+ * hand one frame to two users, so the kernel stops, with the message
+ * that names the frame. To see who made the bad call, run the scenario
+ * under gdb with `break frame_panic` and type `bt`.
  */
 _Noreturn void frame_panic(const char *fmt, ...)
 {

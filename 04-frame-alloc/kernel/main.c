@@ -24,10 +24,10 @@
  * allocator over the sanitised map, and the kernel's own page tables.
  * Chapter 03 adds descriptor tables, so that from then on every
  * exception is reported instead of resetting the machine. Chapter 04
- * replaces the frame allocator with one that frees and merges. It keeps
- * its free lists inside the free frames, so it can only be given memory
- * that the kernel can already reach: the first 1 GiB before vm_init()
- * and the rest after it (frame_setup.c).
+ * replaces the frame allocator with one that frees and merges. It gets
+ * only the first 1 GiB before vm_init(), because vm_init() fills its
+ * new tables through the bootloader's map of that gigabyte, and the
+ * rest after it (frame_setup.c).
  *
  * ## From the boot record to the memory map
  *

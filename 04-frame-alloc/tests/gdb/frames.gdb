@@ -4,7 +4,9 @@
 ## then checks what `frames` prints against the allocator's own answers:
 ## frame_free_count() and frame_used_count(), called in the kernel by
 ## gdb. Then it lists the first free blocks of order 10 and checks that
-## each is 4 MiB long and starts at a multiple of 4 MiB.
+## each is 4 MiB long and starts at a multiple of 4 MiB, and lists order
+## 0 to check that the listing starts where the table's list does and
+## finds no damaged entry.
 python
 import re
 def check(name, ok, why=""):
@@ -41,5 +43,12 @@ blocks = re.findall(r"^  0x([0-9a-f]+)-0x([0-9a-f]+)$", out, re.M)
 check("frames-list-order-10", len(blocks) == 3 and all(
       int(e, 16) - int(b, 16) == 4 << 20 and int(b, 16) % (4 << 20) == 0
       for b, e in blocks), out)
+out0 = gdb.execute("frames 0 4", to_string=True)
+print(out0)
+head0 = int(gdb.parse_and_eval("frame_pool.head[0]"))
+first = re.search(r"^  0x([0-9a-f]+)-", out0, re.M)
+check("frames-list-follows-table", "DAMAGED" not in out + out0 and
+      (int(first.group(1), 16) == head0 << 12 if first
+       else head0 == 0xFFFFFFFF), out0)
 end
 python print("GDBCHECK END")

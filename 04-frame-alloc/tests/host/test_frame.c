@@ -167,6 +167,54 @@ static uint64_t round_up(uint64_t a)
 
 static uint64_t meta_at;  /* where the last boot put the table */
 
+/**
+ * ## Free memory is left alone
+ *
+ * frame.c promises that the allocator writes to its table and nothing
+ * else ("Where the bookkeeping lives"). To hold it to that, every boot
+ * first fills all of simulated RAM with a pattern that differs from
+ * word to word: the word at physical address a holds PATTERN ^ a. The
+ * test itself writes only into runs it holds: alloc_checked() tags
+ * each frame it gets, and release() puts the pattern back before it
+ * frees the frame. So at any moment, every frame that is not handed
+ * out and not part of the table must hold its pattern, every byte of
+ * it: free frames, frames that were handed out and came back, and the
+ * holes between the ranges. untouched_ok() checks exactly that, which
+ * includes the frames that were never handed out at all.
+ *
+ * This replaces the use-after-free check word of the allocator's first
+ * version. That word lived in the free frames, and it went with the
+ * links that shared them (frame.c, "Catching mistakes").
+ */
+#define PATTERN 0x5061747465726e21ull  /* "Pattern!" */
+
+static void pattern_fill(uint64_t base, uint64_t end)
+{
+	for (uint64_t a = base; a < end; a += 8)
+		*(uint64_t *)(ram + a) = PATTERN ^ a;
+}
+
+/* Every frame that is neither handed out (in the model) nor the
+ * table's still holds the pattern. */
+static bool untouched_ok(void)
+{
+	for (uint64_t f = 0; f < RAM_FRAMES; f++) {
+		uint64_t a = f * FRAME_SIZE;
+
+		if (model[f] == M_USED ||
+		    (a >= frame_pool.meta_base && a < frame_pool.meta_end))
+			continue;
+		for (; a < (f + 1) * FRAME_SIZE; a += 8)
+			if (*(uint64_t *)(ram + a) != (PATTERN ^ a)) {
+				CHECKF(0, "frame 0x%lx (%s) was written at "
+				       "0x%lx", f, model[f] == M_FREE ?
+				       "free" : "not managed", a);
+				return false;
+			}
+	}
+	return true;
+}
+
 /* The kernel's boot sequence (frame.c, "Starting up") with the table
  * at meta, or, if meta is 0, in the first range large enough. The
  * model gets every usable frame except the table's. */
@@ -187,7 +235,7 @@ static void boot_at(const struct range *r, int n, uint64_t meta)
 		printf("no room for the frame table\n");
 		abort();
 	}
-	memset(ram, 0xA5, RAM_BYTES);  /* no help from zeroed memory */
+	pattern_fill(0, RAM_BYTES);  /* no help from zeroed memory */
 	frame_init(max_phys, meta);                           /* 3. */
 	for (int i = 0; i < n; i++)                           /* 4. */
 		frame_init_range(r[i].base, r[i].end);
@@ -216,9 +264,9 @@ static const struct range main_map[] = {
 };
 
 /* One aligned 4 MiB range, a single block of order 10, with the
- * 2-frame table in a range of its own below it. */
+ * 6-frame table in a range of its own below it. */
 static const struct range clean_block[] = {
-	{ 0x100000, 0x102000 }, { 0x400000, 0x800000 },
+	{ 0x100000, 0x106000 }, { 0x400000, 0x800000 },
 };
 
 /* ---- Checking the allocator's insides ---- */
@@ -236,13 +284,12 @@ static bool list_ok(int order, uint8_t *seen, uint64_t *free)
 	const struct frame_info *info = frame_pool.info;
 
 	for (uint64_t f = frame_pool.head[order]; f != NO_FRAME;
-	     f = node_of(f)->next) {
-		if (f >= RAM_FRAMES || n++ > RAM_FRAMES)
+	     f = info[f].next) {
+		if (f >= frame_pool.nframes || n++ > RAM_FRAMES)
 			POOL_FAIL("order %d: bad link 0x%lx", order, f);
-		if (node_of(f)->check != (NODE_CHECK ^ f) ||
-		    node_of(f)->prev != prev)
-			POOL_FAIL("order %d: bad node at frame 0x%lx", order,
-				  f);
+		if (info[f].prev != prev)
+			POOL_FAIL("order %d: bad back link at frame 0x%lx",
+				  order, f);
 		if (f % size != 0 || info[f].kind != FRAME_FREE_HEAD ||
 		    info[f].frames != size)
 			POOL_FAIL("order %d: bad block at frame 0x%lx", order,
@@ -293,6 +340,10 @@ static bool pool_ok(void)
 		if (model[g] == M_HOLE && g < frame_pool.nframes &&
 		    info[g].kind != FRAME_UNMANAGED)
 			POOL_FAIL("frame 0x%lx: a hole, but managed", g);
+		if (g < frame_pool.nframes &&
+		    info[g].kind != FRAME_FREE_HEAD &&
+		    (info[g].next != NO_FRAME || info[g].prev != NO_FRAME))
+			POOL_FAIL("frame 0x%lx: links, but no free block", g);
 	}
 	for (int i = 0; i < nlive; i++) {
 		uint64_t f = live[i].phys / FRAME_SIZE;
@@ -348,7 +399,8 @@ static int alloc_checked(uint64_t count)
 	return nlive++;
 }
 
-/* Free run r, checking that nobody wrote into its frames. */
+/* Free run r, checking that nobody wrote into its frames, and put the
+ * pattern back into them first (untouched_ok()). */
 static void release(struct run r)
 {
 	for (uint64_t f = r.phys / FRAME_SIZE;
@@ -357,6 +409,7 @@ static void release(struct run r)
 		       "frame 0x%lx changed while handed out", f);
 		model_set(f, M_FREE);
 	}
+	pattern_fill(r.phys, r.phys + r.count * FRAME_SIZE);
 	frame_free(r.phys, r.count);
 	CHECKF(frame_free_count() == model_free &&
 	       frame_used_count() == model_total - model_free,
@@ -416,11 +469,11 @@ static void meta_bytes(void)
 	CHECK(frame_meta_bytes(0) == 0);
 	CHECK(frame_meta_bytes(1) == FRAME_SIZE);
 	CHECK(frame_meta_bytes(4096) == FRAME_SIZE);
-	CHECK(frame_meta_bytes(1024 * FRAME_SIZE) == FRAME_SIZE);
-	CHECK(frame_meta_bytes(1025 * FRAME_SIZE) == 2 * FRAME_SIZE);
-	CHECK(frame_meta_bytes(64 * MiB) == 64 * KiB);
-	CHECK(frame_meta_bytes(1024 * MiB) == 1 * MiB);  /* 0.1% */
-	CHECK(frame_meta_bytes(8192 * MiB) == 8 * MiB);
+	CHECK(frame_meta_bytes(341 * FRAME_SIZE) == FRAME_SIZE);  /* 4092 */
+	CHECK(frame_meta_bytes(342 * FRAME_SIZE) == 2 * FRAME_SIZE);
+	CHECK(frame_meta_bytes(64 * MiB) == 192 * KiB);
+	CHECK(frame_meta_bytes(1024 * MiB) == 3 * MiB);  /* 0.3% */
+	CHECK(frame_meta_bytes(8192 * MiB) == 24 * MiB);
 }
 
 static void init_counts(void)
@@ -431,7 +484,7 @@ static void init_counts(void)
 	CHECK(meta_at == 0x3000);  /* the first range large enough */
 	CHECK(frame_used_count() == 0);
 	CHECK(frame_free_count() == model_total);
-	CHECK(model_total == (0x9F - 0x3 - 16) + (0x1F00 - 0x100) +
+	CHECK(model_total == (0x9F - 0x3 - 48) + (0x1F00 - 0x100) +
 	      (0x3FFD - 0x2005));
 	frame_get_stats(&s);
 	CHECK(s.total == model_total && s.free == model_total && s.used == 0);
@@ -439,16 +492,17 @@ static void init_counts(void)
 	for (int k = 0; k < ORDERS; k++)
 		CHECK(s.blocks[k] == frame_pool.blocks[k]);
 	CHECK(pool_ok());
+	CHECK(untouched_ok());  /* booting wrote the table only */
 }
 
 /* The table's frames are not handed out, and are not "managed". */
 static void table_not_managed(void)
 {
 	boot(main_map, N(main_map));
-	for (uint64_t f = 0x3; f < 0x13; f++)
+	for (uint64_t f = 0x3; f < 0x33; f++)  /* 48 frames */
 		CHECKF(frame_pool.info[f].kind == FRAME_UNMANAGED &&
 		       model[f] == M_HOLE, "frame 0x%lx", f);
-	CHECK(frame_pool.info[0x13].kind == FRAME_FREE_HEAD);
+	CHECK(frame_pool.info[0x33].kind == FRAME_FREE_HEAD);
 }
 
 /* A range that starts at frame 3 is cut into aligned blocks 1, 4, 8,
@@ -467,7 +521,7 @@ static void odd_ranges_stay_apart(void)
 	};
 	uint64_t before[ORDERS], after[ORDERS];
 
-	boot_at(map, N(map), 0x1FF000);  /* table in the last frame */
+	boot_at(map, N(map), 0x1FE000);  /* table: the last 2 frames */
 	for (int round = 0; round < 2; round++) {
 		for (int i = 0; i < N(heads); i++)
 			CHECKF(frame_pool.info[heads[i][0]].kind ==
@@ -486,7 +540,7 @@ static void odd_ranges_stay_apart(void)
 		blocks_now(after);
 		CHECK(same_blocks(before, after));
 	}
-	CHECK(pool_ok());
+	CHECK(pool_ok() && untouched_ok());
 }
 
 /* Ranges that touch are one stretch of RAM: blocks span the seam. */
@@ -494,7 +548,7 @@ static void touching_ranges_merge(void)
 {
 	static const struct range map[] = {
 		{ 0x100000, 0x180000 }, { 0x180000, 0x200000 },
-		{ 0x400000, 0x402000 },  /* room for the table */
+		{ 0x400000, 0x404000 },  /* room for the table */
 	};
 	struct frame_stats s;
 
@@ -508,7 +562,7 @@ static void touching_ranges_merge(void)
 static void late_range(void)
 {
 	static const struct range map[] = {
-		{ 0x100000, 0x102000 },  /* the table */
+		{ 0x100000, 0x106000 },  /* the table */
 		{ 0x400000, 0x600000 }, { 0x7FF000, 0x800000 },
 	};
 	struct frame_stats s;
@@ -523,7 +577,7 @@ static void late_range(void)
 	free_all_live();
 	frame_get_stats(&s);
 	CHECK(s.largest == 1024 && s.blocks[10] == 1 && s.free == s.total);
-	CHECK(pool_ok());
+	CHECK(pool_ok() && untouched_ok());
 }
 
 /* The run is exactly as long as asked; the tail stays free. */
@@ -578,7 +632,7 @@ static void every_run_size(void)
 	CHECK(frame_alloc(0, &p) == -1 && p == 7);
 	CHECK(frame_alloc(FRAME_MAX_RUN + 1, &p) == -1 && p == 7);
 	CHECK(frame_alloc(UINT64_MAX, &p) == -1 && p == 7);
-	CHECK(pool_ok());
+	CHECK(pool_ok() && untouched_ok());
 }
 
 /* All single frames; free every other one (by address): no 2-frame
@@ -637,7 +691,7 @@ static void fragmentation(void)
 	CHECK(s.largest == FRAME_MAX_RUN && s.free == s.total);
 	CHECK(frame_alloc(FRAME_MAX_RUN, &p) == 0);
 	frame_free(p, FRAME_MAX_RUN);
-	CHECK(pool_ok());
+	CHECK(pool_ok() && untouched_ok());
 }
 
 /* Allocate runs of 1 to 64 frames until not even one frame is left,
@@ -666,7 +720,7 @@ static void exhaustion(void)
 		      frame_free_count() == base_free &&
 		      frame_used_count() == 0);
 	}
-	CHECK(pool_ok());
+	CHECK(pool_ok() && untouched_ok());
 }
 
 /**
@@ -681,7 +735,7 @@ static void exhaustion(void)
  * (frames free, inside the usable ranges, aligned, never handed out
  * twice, counts exact, failure exactly when no window is free); every
  * 1,000 operations all of the allocator's lists and its table are
- * checked too.
+ * checked too, and at the end all of RAM is held against the pattern.
  */
 #define RANDOM_OPS 150000
 
@@ -719,6 +773,7 @@ static void random_sequences(void)
 	       "memory full after %lu operations", fails, full);
 	free_all_live();
 	CHECK(pool_ok() && frame_free_count() == model_total);
+	CHECK(untouched_ok());
 }
 
 static void double_free_detected(void)
@@ -787,18 +842,65 @@ static void wrong_count_detected(void)
 	CHECK(pool_ok());
 }
 
-/* Writing into a frame after freeing it is caught when the allocator
- * next takes that block off its list. */
-static void use_after_free_detected(void)
+/**
+ * ## Never a write into free memory, under load
+ *
+ * The boot must leave all of RAM but the table as it was. Then come
+ * 200,000 random operations in which one allocation in four asks for
+ * 1 to 1024 frames and the rest for 1 to 8, so that blocks of every
+ * order are split and merged again and again. The operations go in
+ * phases of 5,000: one fills memory to the last frame (a failed request
+ * is retried with one frame), the next empties most of it. All of RAM
+ * is held against the pattern every 10,000 operations and once more
+ * when every run has been given back.
+ */
+#define UNTOUCHED_OPS 200000
+
+static void free_memory_untouched(void)
 {
-	uint64_t p;
+	uint64_t ops, full = 0;
+
+	boot(main_map, N(main_map));
+	CHECK(untouched_ok());
+	for (ops = 0; ops < UNTOUCHED_OPS && !check_case_failed; ops++) {
+		bool filling = ops / 5000 % 2 == 0;
+
+		if (nlive == 0 || below(100) < (filling ? 90u : 25u)) {
+			uint64_t count = below(4) ? 1 + below(8) :
+						    1 + below(FRAME_MAX_RUN);
+
+			if (alloc_checked(count) < 0 && filling)
+				alloc_checked(1);
+		} else {
+			free_checked((int)below((uint64_t)nlive));
+		}
+		full += frame_free_count() == 0;
+		if (ops % 10000 == 0 && !untouched_ok())
+			break;
+	}
+	CHECKF(ops == UNTOUCHED_OPS, "stopped after %lu operations", ops);
+	CHECKF(full > 100, "weak generator: memory full after only %lu "
+	       "operations", full);
+	free_all_live();
+	CHECK(untouched_ok());
+	CHECK(pool_ok() && frame_free_count() == model_total);
+}
+
+/* The allocator no longer notices a write into a free frame (frame.c,
+ * "Catching mistakes"), but the write cannot hurt it either: nothing
+ * it keeps lives there. */
+static void use_after_free_harmless(void)
+{
+	uint64_t p, q;
 
 	boot(clean_block, N(clean_block));
 	CHECK(frame_alloc(1, &p) == 0 && p == 0x400000);
 	frame_free(p, 1);
-	memset(ram + p, 0, 64);
-	EXPECT_PANIC(frame_alloc(1, &p), "free frame 0x400000 was written "
-		     "to while free (use after free?)");
+	memset(ram + 0x400000, 0, 0x400000);  /* the whole free block */
+	CHECK(pool_ok());
+	CHECK(frame_alloc(1, &q) == 0 && q == p);
+	frame_free(q, 1);
+	CHECK(pool_ok() && frame_pool.blocks[10] == 1);
 }
 
 static void init_misuse_detected(void)
@@ -811,6 +913,10 @@ static void init_misuse_detected(void)
 		     "0x3ffd000");
 	EXPECT_PANIC(frame_init(0x4000000, 0x3800), "frame table at 0x3800 "
 		     "is not frame-aligned");
+	/* 2^32 frames: one too many for the 32-bit links. */
+	EXPECT_PANIC(frame_init(1ull << 44, meta_at), "memory up to "
+		     "0x100000000000 is more than the 16 TiB the frame table "
+		     "can link");
 	CHECK(pool_ok());  /* none of that changed anything */
 	frame_init_range(0x9F800, 0xA0000);  /* no whole frame: nothing */
 	frame_init_range(0x5000, 0x5000);
@@ -850,7 +956,8 @@ int main(void)
 	RUN(double_free_detected);
 	RUN(never_allocated_detected);
 	RUN(wrong_count_detected);
-	RUN(use_after_free_detected);
+	RUN(free_memory_untouched);
+	RUN(use_after_free_harmless);
 	RUN(init_misuse_detected);
 	free(ram);
 	for (int k = 0; k < ORDERS; k++)
