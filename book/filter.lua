@@ -51,6 +51,80 @@ local function top_id(page)
   return page
 end
 
+-- For the PDFs: WeasyPrint lays out every element of a listing, and
+-- pandoc's listing markup has three per line (the line, its anchor, its
+-- number) plus one per token, punctuation included. Writing each listing
+-- here, keeping the line's <span id> (links and change marks need it) but
+-- dropping the anchor (the number comes from span::before in print) and
+-- the spans of tokens that book.css does not colour, halves the time
+-- WeasyPrint takes. The HTML site keeps pandoc's markup unchanged.
+local PLAIN_TOKENS = {"op", "ot", "ex", "re"}
+
+local function line_set(cb, key)
+  local set = {}
+  for n in (cb.attributes[key] or ""):gmatch("%d+") do set[tonumber(n)] = true end
+  return set
+end
+
+-- One listing's HTML, made lean: per line, pandoc writes
+--   <span id="L-N"><a href="#L-N"></a>TOKENS</span>
+-- and this becomes
+--   <span class="ln" id="L-N">   N </span>TOKENS
+-- (a changed line is wrapped in <span class="chg">, a line next to removed
+-- lines in <span class="cut-before"> or "cut-after").
+local function lean(html, cb)
+  local changed = line_set(cb, "changed")
+  local before, after = line_set(cb, "cut-before"), line_set(cb, "cut-after")
+  html = html:gsub('<a href="#[^"]*"[^>]*></a>', "")
+  html = html:gsub('class="sourceCode numberSource ', 'class="sourceCode numberSource lean ', 1)
+  for _, cls in ipairs(PLAIN_TOKENS) do
+    html = html:gsub('<span class="' .. cls .. '">([^<]*)</span>', "%1")
+  end
+  local out = {}
+  for line in (html .. "\n"):gmatch("([^\n]*)\n") do
+    local pre, id, n, body, post =
+      line:match('^(.-)<span id="([^"]+)%-(%d+)">(.*)</span>(.-)$')
+    if pre then
+      local num = tonumber(n)
+      local l = '<span class="ln" id="' .. id .. "-" .. n .. '">' ..
+                string.format("%4d", num) .. " </span>" .. body
+      local class = changed[num] and "chg" or before[num] and "cut-before"
+                    or after[num] and "cut-after"
+      if class then l = '<span class="' .. class .. '">' .. l .. "</span>" end
+      out[#out + 1] = pre .. l .. post
+    else
+      out[#out + 1] = line
+    end
+  end
+  return table.concat(out, "\n")
+end
+
+-- All listings are written in one call of the HTML writer (one call per
+-- listing costs far more), between markers that give each one back.
+local function lean_listings(doc)
+  local batch = {}
+  doc:walk({CodeBlock = function(cb)
+    if cb.classes:includes("numberLines") and cb.identifier ~= "" then
+      batch[#batch + 1] = pandoc.RawBlock("html", "<!--L:" .. cb.identifier .. "-->")
+      batch[#batch + 1] = cb
+      batch[#batch + 1] = pandoc.RawBlock("html", "<!--/L:" .. cb.identifier .. "-->")
+    end
+  end})
+  if #batch == 0 then return doc end
+  local out = pandoc.write(pandoc.Pandoc(batch, doc.meta), "html5",
+                           PANDOC_WRITER_OPTIONS)
+  local html = {}
+  for id, body in out:gmatch("<!%-%-L:([^>]-)%-%->(.-)<!%-%-/L:%1%-%->") do
+    html[id] = body
+  end
+  return doc:walk({CodeBlock = function(cb)
+    local h = html[cb.identifier]
+    if h and cb.classes:includes("numberLines") then
+      return pandoc.RawBlock("html", lean(h, cb))
+    end
+  end})
+end
+
 function Pandoc(doc)
   local meta = doc.meta
   local target = meta_str(meta, "book-target") or "site"
@@ -75,6 +149,15 @@ function Pandoc(doc)
     end
     return nil
   end})
+
+  if target ~= "site" and PANDOC_WRITER_OPTIONS then
+    doc = lean_listings(doc)
+    -- the site's change marks are rules on line ids; the PDFs mark lines
+    -- with classes instead (see lean), so those rules must go
+    doc = doc:walk({RawBlock = function(b)
+      if b.text:match('^<style class="change%-marks">') then return {} end
+    end})
+  end
 
   if target == "site" then
     local pages = {}

@@ -337,6 +337,17 @@ local function extract(where, lines, style, diag)
     code.lines[#code.lines + 1] = lines[i]
   end
 
+  -- indented prose markers stay code; they are reported once per run
+  local indented = nil
+  local function report_indented()
+    if not indented then return end
+    local r = indented.first == indented.last and tostring(indented.first)
+              or (indented.first .. "-" .. indented.last)
+    diag("prose", where .. ":" .. r .. ": indented prose marker stays in" ..
+         " the listing as a comment (prose markers start in column 0)")
+    indented = nil
+  end
+
   local i, n = 1, #lines
   while i <= n do
     local l = lines[i]
@@ -382,15 +393,19 @@ local function extract(where, lines, style, diag)
       if (style == "block" and l:match("^%s+/%*%*%s*$"))
          or (style == "semi" and l:match("^%s+;;"))
          or (style == "hash" and l:match("^%s+##")) then
-        diag("prose", where .. ":" .. i ..
-             ": indented prose marker stays in the listing as a comment" ..
-             " (prose markers must start in column 0)")
+        if indented and indented.last == i - 1 then
+          indented.last = i
+        else
+          report_indented()
+          indented = {first = i, last = i}
+        end
       end
       add_code(i)
       i = i + 1
     end
   end
   flush_code()
+  report_indented()
   return pieces
 end
 
@@ -551,8 +566,12 @@ end
 ------------------------------------------------------------------------
 -- Rendering
 
-local function md(text, opts)
-  return pandoc.read(text, "markdown", opts).blocks
+-- Prose is parsed with pandoc's default reader options on purpose: the
+-- book runs with --tab-stop=8 for the listings, but pandoc's Markdown
+-- reader takes the tab stop as the indentation of an indented code block,
+-- so with 8 the usual 4-space code blocks in prose would become text.
+local function md(text)
+  return pandoc.read(text, "markdown").blocks
 end
 
 local function para_div(class, inlines)
@@ -568,20 +587,46 @@ local function text_inlines(s)
   return out
 end
 
-local function listing_block(view, piece, where)
+-- A title as Markdown inlines: curly quotes, `code` in titles.
+local function title_inlines(s)
+  local blocks = md(s)
+  if blocks[1] and blocks[1].content then return blocks[1].content end
+  return text_inlines(s)
+end
+
+-- The attributes changed, cut-before and cut-after list the lines of the
+-- piece that changed, or before or after which lines were removed (the
+-- PDFs' listings are marked from them; the site uses the <style> rules).
+local function listing_block(view, piece, where, marks)
   local attrs = {startFrom = tostring(piece.first), file = view.path}
+  if marks then
+    for _, kind in ipairs({"changed", "before", "after"}) do
+      local list = {}
+      for n = piece.first, piece.first + #piece.lines - 1 do
+        if marks[kind][n] then list[#list + 1] = tostring(n) end
+      end
+      if #list > 0 then
+        attrs[kind == "changed" and "changed" or ("cut-" .. kind)] =
+          table.concat(list, " ")
+      end
+    end
+  end
   local classes = {}
   if view.lang then classes[#classes + 1] = view.lang end
   classes[#classes + 1] = "numberLines"
   classes[#classes + 1] = "listing"
   if #piece.lines <= SHORT_LISTING then classes[#classes + 1] = "short" end
+  local wide = false
   for j, l in ipairs(piece.lines) do
     local w = ulen(l)
     if w > MAX_COLS then
+      wide = true
       diag("long-line", where .. ":" .. (piece.first + j - 1) ..
            ": " .. w .. " columns (at most " .. MAX_COLS .. ")")
     end
   end
+  -- a listing with a line too wide for the page wraps instead of being cut
+  if wide then classes[#classes + 1] = "wide" end
   used_ids[piece.id] = true
   return pandoc.CodeBlock(table.concat(piece.lines, "\n"),
                           pandoc.Attr(piece.id, classes, attrs))
@@ -590,21 +635,27 @@ end
 -- CSS rules marking changed lines inside the listings of one file.
 local function change_marks(prev, cur, view, path)
   local changed, before, after = {}, {}, {}
+  local marks = {changed = {}, before = {}, after = {}}
   local nchanged, nremoved = 0, 0
   for _, h in ipairs(hunks(prev.dir .. "/" .. path, cur.dir .. "/" .. path)) do
     nchanged = nchanged + h.newn
     nremoved = nremoved + math.max(0, h.oldn - h.newn)
     if h.newn > 0 then
       for n = h.new, h.new + h.newn - 1 do
-        if view.lineid[n] then changed[#changed + 1] = view.lineid[n] .. "-" .. n end
+        if view.lineid[n] then
+          changed[#changed + 1] = view.lineid[n] .. "-" .. n
+          marks.changed[n] = true
+        end
       end
     else
       -- pure deletion after new line h.new
       local n = h.new + 1
       if view.lineid[n] then
         before[#before + 1] = view.lineid[n] .. "-" .. n
+        marks.before[n] = true
       elseif view.lineid[h.new] then
         after[#after + 1] = view.lineid[h.new] .. "-" .. h.new
+        marks.after[h.new] = true
       end
     end
   end
@@ -615,16 +666,18 @@ local function change_marks(prev, cur, view, path)
     for _, id in ipairs(ids) do sel[#sel + 1] = "#" .. id .. suffix end
     css[#css + 1] = table.concat(sel, ",\n") .. " {" .. decl .. "}"
   end
-  rule(changed, "", "background-color:#fff0b0")
+  local block = "display:inline-block;width:100%;box-sizing:border-box;"
+  rule(changed, "", block .. "background-color:#fff0b0")
   rule(changed, " > a:first-child::before", "color:#7a5a00;font-weight:bold")
-  rule(before, "", "border-top:1.5px dashed #c0392b")
-  rule(after, "", "border-bottom:1.5px dashed #c0392b")
+  rule(before, "", block .. "border-top:1.5px dashed #c0392b")
+  rule(after, "", block .. "border-bottom:1.5px dashed #c0392b")
   local block = nil
   if #css > 0 then
-    block = pandoc.RawBlock("html", "<style>\n" .. table.concat(css, "\n") ..
+    block = pandoc.RawBlock("html", '<style class="change-marks">\n' ..
+                            table.concat(css, "\n") ..
                             "\n</style>")
   end
-  return block, nchanged, nremoved, #changed
+  return block, nchanged, nremoved, #changed, #before + #after, marks
 end
 
 local function render_file(ch, prev, view, st, opts, idmap, out)
@@ -640,24 +693,31 @@ local function render_file(ch, prev, view, st, opts, idmap, out)
   elseif st == "new" then
     summary = "New in this chapter: " .. plural(view.nlines, "line") .. "."
   end
-  local style_block
+  local style_block, marks
   if st == "changed" then
-    local nchanged, nremoved, nmarked
-    style_block, nchanged, nremoved, nmarked = change_marks(prev, ch, view, view.path)
+    local nchanged, nremoved, nmarked, ncuts
+    style_block, nchanged, nremoved, nmarked, ncuts, marks =
+      change_marks(prev, ch, view, view.path)
     summary = plural(nchanged, "line") .. " changed since " .. prev.name
     if nremoved > 0 then summary = summary .. ", " .. nremoved .. " removed" end
-    if nmarked > 0 then
-      summary = summary .. "; the changed code lines are highlighted"
-    elseif nchanged > 0 then
-      summary = summary .. " (prose only)"
-    end
     summary = summary .. "."
+    if nmarked > 0 then
+      summary = summary .. " Changed code lines are highlighted"
+      if ncuts > 0 then
+        summary = summary .. "; a dashed line shows where lines were removed"
+      end
+      summary = summary .. "."
+    elseif ncuts > 0 then
+      summary = summary .. " A dashed line shows where lines were removed."
+    elseif nchanged > 0 then
+      summary = summary .. " Only the prose changed."
+    end
   end
   out[#out + 1] = para_div("file-summary", text_inlines(summary))
   if style_block then out[#out + 1] = style_block end
   for _, p in ipairs(view.pieces) do
     if p.kind == "code" then
-      out[#out + 1] = listing_block(view, p, where)
+      out[#out + 1] = listing_block(view, p, where, marks)
     else
       local blocks = md(p.text, opts)
       blocks = renumber_headings(blocks, 3)
@@ -758,10 +818,9 @@ local function render_chapter(stub, opts)
   out[#out + 1] = pandoc.Header(1,
     {pandoc.Span({pandoc.Str("Chapter"), pandoc.Space(), pandoc.Str(tostring(ch.num))},
                  {class = "chapnum"}),
-     pandoc.Space(), table.unpack(text_inlines(ch.title))},
+     pandoc.Space(), table.unpack(title_inlines(ch.title))},
     pandoc.Attr(ch.prefix, {"chapter"},
-                {running = "Chapter " .. ch.num .. ": " .. ch.title,
-                 dir = ch.name}))
+                {running = "Chapter " .. ch.num .. ": " .. ch.title}))
 
   -- statuses and the manifest check
   local st, shown, unchanged, counts = {}, {}, {}, {new = 0, changed = 0, unchanged = 0}
@@ -810,25 +869,16 @@ local function render_chapter(stub, opts)
     "the listings carry each file's real line numbers, so a gdb command " ..
     "such as break main.c:40 means the line numbered 40 on the page."))
   local items = {}
-  for _, p in ipairs(ch.files) do
+  for _, p in ipairs(shown) do
     local view = file_view(ch, p)
-    local inl = {pandoc.Link({pandoc.Code(p)}, "#" .. view.fid), pandoc.Str(":"),
-                 pandoc.Space()}
-    if st[p] == "unchanged" then
-      local j = origin(chs, k, p)
-      local o = chs[j]
-      inl = {pandoc.Code(p), pandoc.Str(":"), pandoc.Space(),
-             pandoc.Str("unchanged"), pandoc.Space(),
-             pandoc.Str(j == 1 and "from" or "since"), pandoc.Space(),
-             pandoc.Link(text_inlines("Chapter " .. o.num .. " (" .. o.name .. ")"),
-                         page_of(o) .. "#" .. file_view(o, p).fid)}
-      inl[#inl + 1] = pandoc.Str(", where it is shown in full.")
-    elseif st[p] == "new" then
-      inl[#inl + 1] = pandoc.Str("new.")
+    local what
+    if st[p] == "new" then
+      what = "new, " .. plural(view.nlines, "line") .. "."
     else
-      inl[#inl + 1] = pandoc.Str("changed.")
+      what = "changed."
     end
-    items[#items + 1] = {pandoc.Plain(inl)}
+    items[#items + 1] = {pandoc.Plain({pandoc.Link({pandoc.Code(p)}, "#" .. view.fid),
+      pandoc.Str(":"), pandoc.Space(), table.unpack(text_inlines(what))})}
   end
   for _, p in ipairs(removed) do
     items[#items + 1] = {pandoc.Plain({pandoc.Code(p), pandoc.Str(":"), pandoc.Space(),
@@ -836,8 +886,28 @@ local function render_chapter(stub, opts)
   end
   if #items > 0 then
     out[#out + 1] = pandoc.BulletList(items)
-  else
+  elseif #unchanged == 0 then
     out[#out + 1] = pandoc.Para(text_inlines("The chapter has no files yet."))
+  end
+  -- files inherited unchanged, grouped by the chapter that shows them
+  local by_origin, origins = {}, {}
+  for _, p in ipairs(unchanged) do
+    local j = origin(chs, k, p)
+    if not by_origin[j] then by_origin[j] = {}; origins[#origins + 1] = j end
+    table.insert(by_origin[j], p)
+  end
+  table.sort(origins)
+  for _, j in ipairs(origins) do
+    local o = chs[j]
+    local inl = text_inlines("Unchanged since Chapter " .. o.num .. " (" .. o.name ..
+                             "), and printed there:")
+    for i, p in ipairs(by_origin[j]) do
+      inl[#inl + 1] = pandoc.Space()
+      inl[#inl + 1] = pandoc.Link({pandoc.Code(p)},
+                                  page_of(o) .. "#" .. file_view(o, p).fid)
+      inl[#inl + 1] = pandoc.Str(i == #by_origin[j] and "." or ",")
+    end
+    out[#out + 1] = pandoc.Div({pandoc.Para(inl)}, {class = "inherited"})
   end
 
   for _, p in ipairs(shown) do
