@@ -198,9 +198,10 @@ void vm_init(const struct boot_info *bi)
 }
 
 /* The direct map, during boot and after it. Before the switch only the
- * bootloader's window exists, and it maps the first BOOT_MAPPED_BYTES:
- * the bump allocator hands out the lowest frames first, so the new
- * tables land there, but we check rather than trust it. */
+ * bootloader's window exists, and it maps the first BOOT_MAPPED_BYTES.
+ * The frame allocator must give vm_init frames from there (chapter 02's
+ * bump allocator does, lowest first; later chapters hand the allocator
+ * only low memory until the switch), and we check rather than trust. */
 void *pt_phys_to_virt(uint64_t phys)
 {
 	if (!kernel_pml4_active && phys >= BOOT_MAPPED_BYTES)
