@@ -55,7 +55,8 @@
  * stores it twice, and two later allocations both receive it, say for
  * two page tables, which then overwrite each other.
  * (tests/host/test_bench.c shows this, and the lost frames below, on
- * the C re-creation of the recycle allocator that the benchmark uses.)
+ * the C re-creation of the recycle allocator that the benchmark uses:
+ * it pins the behaviour described here, not Redox itself.)
  *
  * The array lives on the kernel heap, and that creates the other
  * problems. The heap is built after paging, and it takes its memory
@@ -67,11 +68,13 @@
  * are lost until the next boot. After it is set, growing the array
  * while the frame lock is held may make the heap grow, and the
  * heap asks the frame allocator for frames, which waits for the lock
- * that its own caller holds: the CPU deadlocks against itself. The seed
+ * that its own caller holds: the CPU deadlocks against itself. (The
+ * seed notes guess that a free before `noncore` "will panic"; in Redox
+ * 0.3.5 it does not: the frame is silently leaked.) The seed
  * notes call the arrangement "very dodgy dangerous". (The bump
  * allocator has bugs of its own: a run that crosses the end of an area
- * loops forever, and its overlap test with the kernel image checks
- * only the first and last frame.)
+ * recurses without bound, until the stack overflows, and its overlap
+ * test with the kernel image checks only the first and last frame.)
  *
  * ## The cost curve, measured
  *
@@ -83,7 +86,7 @@
  * free of that same frame, and reports the median cost of such a pair.
  * The recycle allocator is a step-by-step C re-creation of Redox's
  * logic (bench/recycle.c; tests/host/test_bench.c pins down that it
- * behaves as Redox's does). On the machine this chapter was written on
+ * behaves as described above). On the machine this chapter was written on
  * (an x86-64 virtual machine with 2 cores shared with other work, gcc
  * 12.2), one run printed:
  *
@@ -109,7 +112,7 @@
  * is. The recycle allocator executes 27 more for every run there is,
  * because one allocation and one free each read the whole array. At
  * 10^5 runs the array (1.6 MB) no longer fits in the CPU's fast
- * caches, and the time grows even faster than the count. So the issue
+ * caches, and the time per run grows as well. So the issue
  * this chapter answers set two targets, and both are met by far: the
  * buddy allocator's cost stays flat (the same instructions at 10^5 runs
  * as at 10^2, and 1.31 times the time in this run, against a limit of
@@ -120,10 +123,10 @@
  * every frame of a 2 GiB machine one at a time, about half a million,
  * and gives them all back. Under QEMU's emulator, one run printed
  *
- *     BENCH frame_alloc 1814 cycles/frame, frame_free 1670 cycles/frame
+ *     BENCH frame_alloc 603 cycles/frame, frame_free 583 cycles/frame
  *
- * and other runs anywhere from about 1,200 to 2,600 cycles for each,
- * depending on what else the machine was doing. Those are emulated
+ * and two more runs 542 to 562 cycles for each; the figure moves with
+ * what else the machine is doing. Those are emulated
  * cycles: without hardware virtualisation, QEMU translates each guest
  * instruction into several host ones, so the figure measures the
  * emulator as much as the allocator. That is why the tables above were
@@ -214,7 +217,9 @@
  * A link is a 32-bit frame number. That reaches 2^32 frames, 16 TiB of
  * physical addresses, minus one value (all ones) that means "none";
  * frame_init() refuses a machine with more, which is far beyond what
- * this kernel can map anyway (vm.c stops at 512 GiB).
+ * this kernel can map anyway (vm.c stops at 512 GiB). The limit that
+ * bites first is the table's place: it must fit below 1 GiB
+ * (frame_setup.c), which allows about 340 GiB of RAM.
  *
  * **The invariant: the allocator never touches a frame it manages.**
  * Adding a range, splitting, merging, allocating, freeing: each of them
@@ -314,19 +319,36 @@
  * with a message that names the frame:
  *
  * - "double free of frame 0x1234000": the frame is already free, and
- *   frame_alloc() once returned it;
- * - "free of frame 0x... that was never allocated": the frame is free
- *   but was never the start of a run, or it is not in any usable range
- *   at all (a hole, reserved memory, the kernel image);
+ *   frame_alloc() once returned it (but see below: only while it is
+ *   still free);
+ * - "free of frame 0x... that was never allocated (the allocator does
+ *   not manage it: ...)": the frame is in no range the kernel added (a
+ *   hole, reserved memory, the kernel image, the frame table, or memory
+ *   below 1 MiB);
+ * - "free of frame 0x..., which is free and was never the first frame
+ *   of a run": the frame is free, and frame_alloc() never returned it
+ *   (it may have been inside a longer run, which only its first frame
+ *   can free);
  * - "free of frame 0x..., which is inside the run of 8 frames at
  *   0x...": a run must be freed from its first frame;
  * - "free of 3 frames at 0x... allocated as 4": the count differs from
  *   the one frame_alloc() was asked for.
  *
- * **What it does not catch: writes into a free frame.** The first
- * version of this allocator kept a check word in each free block, next
- * to the links, and stopped with "written to while free" when a block
- * came off its list with the word changed: a cheap alarm for code that
+ * **What it does not catch: a double free after reuse.** The table
+ * knows only a frame's present state. A double free is caught while
+ * the frame is still free; once frame_alloc() has handed it out again,
+ * which is likely, since the block freed last is the first one taken,
+ * the stale free looks exactly like a free by the new owner. It is
+ * accepted, the frame is free while its new owner uses it, and the
+ * panic comes, if at all, when the new owner frees it. Catching it
+ * would need to know which caller owns a run, which frame_free() is
+ * not told (tests/host/test_frame.c,
+ * `double_free_after_reuse_not_detected`).
+ *
+ * **Nor writes into a free frame.** The first version of this
+ * allocator kept a check word in each free block, next to the links,
+ * and stopped with "written to while free" when a block came off its
+ * list with the word changed: a cheap alarm for code that
  * keeps using a frame after freeing it. It went with the links. Left
  * in the frame, the word would be a write into every free block, the
  * very cost measured above; moved into the table, it would guard the
@@ -343,7 +365,7 @@
  * | operation | steps |
  * |---|---|
  * | `frame_alloc` | one list lookup, then at most 10 blocks for the tail |
- * | `frame_free` | at most about 20 blocks, each merged at most 10 times |
+ * | `frame_free` | popcount(count) <= 10 blocks, each merged <= 10 times |
  * | counts | O(1): two counters kept up to date |
  * | `frame_init` | clears the table once: O(frames), at boot |
  *
@@ -543,7 +565,9 @@ static _Noreturn void free_misuse(uint64_t phys, uint64_t count)
 	if (frame >= frame_pool.nframes ||
 	    info[frame].kind == FRAME_UNMANAGED)
 		frame_panic("free of frame 0x%lx that was never allocated "
-			    "(it is in no usable range)", phys);
+			    "(the allocator does not manage it: a hole, "
+			    "reserved memory, the kernel, the frame table, "
+			    "or below 1 MiB)", phys);
 	if (info[frame].kind == FRAME_RUN_HEAD)
 		frame_panic("free of %lu frames at 0x%lx allocated as %u",
 			    count, phys, (unsigned)info[frame].frames);
@@ -557,7 +581,8 @@ static _Noreturn void free_misuse(uint64_t phys, uint64_t count)
 			    (unsigned)info[head].frames, phys_of(head));
 	if (info[frame].was_allocated)
 		frame_panic("double free of frame 0x%lx", phys);
-	frame_panic("free of frame 0x%lx that was never allocated", phys);
+	frame_panic("free of frame 0x%lx, which is free and was never the "
+		    "first frame of a run", phys);
 }
 
 void frame_free(uint64_t phys, uint64_t count)

@@ -25,6 +25,10 @@
 #define FRAME_MAX_ORDER 10
 #define FRAME_MAX_RUN   (1ull << FRAME_MAX_ORDER)  /* 1024: 4 MiB */
 
+/* The kernel gives the allocator no frame below 1 MiB (frame_setup.c
+ * says why). */
+#define LOW_MEMORY_END 0x100000ull
+
 /*
  * Setting up, once, on the boot CPU (frame.c, "Starting up"):
  *
@@ -60,7 +64,10 @@ int frame_alloc(uint64_t count, uint64_t *phys);
 
 /* Give back a run: phys and count exactly as frame_alloc() gave and
  * was asked. Anything else (a double free, a frame never handed out,
- * a different count) calls frame_panic() and changes nothing. */
+ * a different count) calls frame_panic() and changes nothing, with one
+ * gap: a double free is caught only while the frame is still free.
+ * Once frame_alloc() has handed it out again, the stale free is
+ * accepted and frees the new owner's frame. */
 void frame_free(uint64_t phys, uint64_t count);
 
 /* Frames free and frames handed out. Their sum is always the number of

@@ -53,8 +53,6 @@
  * no block: no block reaches across a multiple of 4 MiB, the largest
  * block size, and 1 GiB is one.
  */
-#define LOW_MEMORY_END 0x100000  /* frames below 1 MiB stay unused */
-
 /* Add the usable memory inside [lo, hi) to the allocator. */
 static void add_usable(uint64_t lo, uint64_t hi)
 {
@@ -140,7 +138,7 @@ void frame_setup_high(void)
  */
 _Noreturn void frame_panic(const char *fmt, ...)
 {
-	char msg[160];
+	char msg[256];
 	va_list ap;
 
 	va_start(ap, fmt);
