@@ -501,6 +501,25 @@ static bool table_may_free(uint64_t va, int level)
 	return true;
 }
 
+/* The walk to the mapping whose first byte is va, for unmap and
+ * protect: va must be canonical, mapped, and the start of its page,
+ * whatever that page's size. */
+static int find_page_start(uint64_t pml4, uint64_t va, struct path *p)
+{
+	int err;
+
+	if (!is_canonical(va))
+		return PAGE_ERR_NONCANONICAL;
+	if (va & (PAGE_SIZE - 1))
+		return PAGE_ERR_ALIGN;
+	err = find_page(pml4, va, p);
+	if (err)
+		return err;
+	if (va & (level_size(p->level) - 1))
+		return PAGE_ERR_ALIGN;  /* inside a large page */
+	return 0;
+}
+
 /* After the entry at p->level was cleared: unlink the tables that are
  * now empty, bottom-up. Their frames go to freed[]; returns how many. */
 static int tables_prune(struct path *p, uint64_t va, uint64_t *freed)
@@ -522,15 +541,9 @@ int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa)
 	struct path p;
 	int err, n;
 
-	if (!is_canonical(va))
-		return PAGE_ERR_NONCANONICAL;
-	if (va & (PAGE_SIZE - 1))
-		return PAGE_ERR_ALIGN;
-	err = find_page(pml4, va, &p);
+	err = find_page_start(pml4, va, &p);
 	if (err)
 		return err;
-	if (va & (level_size(p.level) - 1))
-		return PAGE_ERR_ALIGN;  /* inside a large page */
 	e = *p.slot[p.level];
 	*p.slot[p.level] = 0;
 	n = tables_prune(&p, va, freed);
@@ -585,15 +598,9 @@ int page_protect(uint64_t pml4, uint64_t va, uint64_t flags)
 	uint64_t e;
 	int err;
 
-	if (!is_canonical(va))
-		return PAGE_ERR_NONCANONICAL;
-	if (va & (PAGE_SIZE - 1))
-		return PAGE_ERR_ALIGN;
-	err = find_page(pml4, va, &p);
+	err = find_page_start(pml4, va, &p);
 	if (err)
 		return err;
-	if (va & (level_size(p.level) - 1))
-		return PAGE_ERR_ALIGN;  /* inside a large page */
 	if (!flags_ok(flags, p.level))
 		return PAGE_ERR_FLAGS;
 	e = *p.slot[p.level] & leaf_addr_mask(p.level);

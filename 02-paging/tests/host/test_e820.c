@@ -748,20 +748,7 @@ static void names(void)
 
 #define MAPS 2000
 
-static uint64_t rng_state = 0x2545F4914F6CDD1Dull;
-
-static uint64_t rnd(void)  /* xorshift64* */
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t below(uint64_t n)  /* 0 .. n-1 */
-{
-	return rnd() % n;
-}
+/* rnd() and below() come from check.h. */
 
 struct random_map {
 	struct e820_entry in[E820_MAX_ENTRIES];
@@ -1106,6 +1093,7 @@ static void random_maps(void)
 
 int main(void)
 {
+	check_seed(0x2545F4914F6CDD1Dull);
 	RUN(q35_2g_tcg);
 	RUN(seed_notes_acpi0_all_dropped);
 	RUN(seed_notes_acpi1);

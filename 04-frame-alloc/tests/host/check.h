@@ -26,6 +26,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 /* Everything here is static: each test program is one C file. */
@@ -74,6 +75,29 @@ CHECK_API void check_end(void)
 		printf("PASS %s\n", check_name);
 	}
 	fflush(stdout);
+}
+
+/* Random numbers for the randomized tests: xorshift64*, from a fixed
+ * seed (check_seed), so that every run of a test is the same run. */
+static uint64_t check_rng = 0x9E3779B97F4A7C15ull;
+
+CHECK_API void check_seed(uint64_t seed)
+{
+	check_rng = seed;
+}
+
+CHECK_API uint64_t rnd(void)
+{
+	check_rng ^= check_rng >> 12;
+	check_rng ^= check_rng << 25;
+	check_rng ^= check_rng >> 27;
+	return check_rng * 0x2545F4914F6CDD1Dull;
+}
+
+/* A number from 0 to n - 1 (n > 0). */
+CHECK_API uint64_t below(uint64_t n)
+{
+	return rnd() % n;
 }
 
 /* Print the summary line; the result is main's exit status. */

@@ -429,20 +429,7 @@ static void free_checked(int i)
 
 /* ---- Random numbers (fixed seed: every run is the same) ---- */
 
-static uint64_t rng_state = 0x9E3779B97F4A7C15ull;
-
-static uint64_t rnd(void)  /* xorshift64* */
-{
-	rng_state ^= rng_state >> 12;
-	rng_state ^= rng_state << 25;
-	rng_state ^= rng_state >> 27;
-	return rng_state * 0x2545F4914F6CDD1Dull;
-}
-
-static uint64_t below(uint64_t n)  /* 0 .. n-1 */
-{
-	return rnd() % n;
-}
+/* rnd() and below() come from check.h. */
 
 static void free_all_live(void)
 {
@@ -965,6 +952,7 @@ static void init_misuse_detected(void)
 
 int main(void)
 {
+	check_seed(0x9E3779B97F4A7C15ull);
 	ram = aligned_alloc(FRAME_SIZE, RAM_BYTES);
 	if (ram == NULL) {
 		perror("aligned_alloc");
