@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "bootinfo.h"   /* E820_MAX_ENTRIES: the loader's bound */
+
 /**
  * ## The raw map: what the BIOS gives us
  *
@@ -25,8 +27,6 @@
  * Address Map Interfaces", table "Address Range Types". The spec's name
  * for each is in the comment beside it.
  */
-
-#define E820_MAX_ENTRIES 128  /* the bootloader stores at most this many */
 
 #define E820_USABLE   1  /* AddressRangeMemory: RAM the OS may use */
 #define E820_RESERVED 2  /* AddressRangeReserved: do not touch */

@@ -89,10 +89,7 @@ void idt_init(void)
  * (A valid gate with P = 0 would give #NP, vector 11, instead.) */
 void idt_load(void)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) idtr = { sizeof idt - 1, (uint64_t)idt };
+	struct table_register idtr = { sizeof idt - 1, (uint64_t)idt };
 
 	__asm__ volatile("lidt %0" : : "m"(idtr));
 }

@@ -114,11 +114,8 @@ static uint64_t stack_top(struct cpu_tables *t, int ist)
  */
 void gdt_init(struct cpu_tables *t)
 {
-	struct {
-		uint16_t limit;
-		uint64_t base;
-	} __attribute__((packed)) gdtr = { sizeof t->gdt - 1,
-					   (uint64_t)t->gdt };
+	struct table_register gdtr = { sizeof t->gdt - 1,
+				       (uint64_t)t->gdt };
 
 	memset(t, 0, sizeof *t);                          /* 1. */
 	t->gdt[1] = segment(0x9A, FLAGS_CODE64);

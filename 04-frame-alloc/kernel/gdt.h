@@ -39,6 +39,13 @@ struct cpu_tables {
 	uint64_t ist_top[IST_COUNT + 1];
 };
 
+/* The operand of lgdt/lidt (and sgdt/sidt): the table's size minus one,
+ * then its linear address. */
+struct table_register {
+	uint16_t limit;
+	uint64_t base;
+} __attribute__((packed));
+
 extern struct cpu_tables cpu0_tables;
 
 void gdt_init(struct cpu_tables *t);

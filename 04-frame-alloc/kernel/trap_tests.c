@@ -14,14 +14,9 @@
 
 void kmain(uint64_t boot_info_phys);
 
-struct descriptor_table_register {
-	uint16_t limit;
-	uint64_t base;
-} __attribute__((packed));
-
 SELFTEST(gdt_and_tss_loaded)
 {
-	struct descriptor_table_register gdtr;
+	struct table_register gdtr;
 	uint16_t cs, ss, tr;
 
 	__asm__ volatile("sgdt %0" : "=m"(gdtr));
