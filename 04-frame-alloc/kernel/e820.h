@@ -28,7 +28,6 @@
  * for each is in the comment beside it.
  */
 
-
 #define E820_USABLE   1  /* AddressRangeMemory: RAM the OS may use */
 #define E820_RESERVED 2  /* AddressRangeReserved: do not touch */
 #define E820_ACPI     3  /* AddressRangeACPI: ACPI tables; reclaimable
