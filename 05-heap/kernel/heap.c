@@ -117,6 +117,10 @@
 
 /* ---- The data structures ---- */
 
+/* The reports of misuse are out of line, in functions marked cold, so
+ * that kmalloc() and kfree() stay short (see "What it costs"). */
+#define COLD __attribute__((cold, noinline))
+
 #define PAGE_BYTES    4096u
 #define PAGE_SHIFT    12
 #define CHUNK_PAGES   256u   /* 1 MiB: the extent's step, one page of
@@ -198,12 +202,18 @@ static const uint16_t class_sizes[HEAP_CLASSES] = {
 	288, 336, 400, 448, 512, 576, 672, 816, 1024, 1360, 2048,
 };
 
+#define CACHE_SLOTS 16
+
 struct size_class {
 	uint16_t size;      /* bytes per slot */
 	uint16_t per_page;  /* slots per slab page */
 	uint32_t partial;   /* first slab page with free slots, or NO_PAGE */
+	uint32_t cached;    /* slots in cache[] */
+	uint64_t magic;     /* 2^64 / size, rounded up: see on_boundary() */
 	uint64_t pages;     /* slab pages of this class */
-	uint64_t objects;   /* slots handed out */
+	uint64_t objects;   /* objects handed out (not those in cache[]) */
+	uintptr_t cache[CACHE_SLOTS];  /* free slots, the newest last
+	                                  ("The class cache") */
 };
 
 /* Free runs are kept in bins by length: bin n for runs of n pages
@@ -235,7 +245,7 @@ static struct heap {
 	uint8_t class_of[MAX_SMALL / 16 + 1];  /* (bytes + 15) / 16 ->
 	                                          smallest class */
 	uint64_t data_pages, desc_pages, slab_pages;
-	uint64_t large_runs, large_pages, objects, bytes_in_use;
+	uint64_t large_runs, large_pages;
 	uint64_t grows, shrinks, pages_mapped, pages_unmapped, failures;
 } heap = { .lock = SPINLOCK_INIT("heap") };
 
@@ -528,21 +538,64 @@ static uint32_t pages_get(uint32_t n, uint8_t kind)
 	return first;
 }
 
+/* The highest non-empty bin, or -1. */
+static int bin_last(const struct run_bins *rb)
+{
+	if (rb->nonempty[1])
+		return 127 - __builtin_clzll(rb->nonempty[1]);
+	return rb->nonempty[0] ? 63 - __builtin_clzll(rb->nonempty[0]) : -1;
+}
+
+/**
+ * ### Shrinking: unmapping the reserve down to a mark
+ *
+ * When the reserve grows past RESERVE_PAGES, `reserve_shrink()`
+ * unmaps free pages until only RESERVE_LOW are left, largest runs
+ * first (their pages are cut from the end, so what stays mapped stays
+ * at low addresses, and a long unmapped run at the top lets the extent
+ * shrink). Unmapping down to half, not just below the limit, is what
+ * keeps a workload that frees and allocates pages at the limit from
+ * unmapping and mapping a page on every call: between two shrinks at
+ * least 128 pages must have come back. heap_trim() is the same with a
+ * mark of 0.
+ */
+#define RESERVE_LOW (RESERVE_PAGES / 2)
+
+static void reserve_shrink(uint32_t keep)
+{
+	bool any = false;
+	int b;
+
+	while (heap.reserve > keep &&
+	       (b = bin_last(&heap.bins[RESERVE_RUNS])) >= 0) {
+		uint32_t first = heap.bins[RESERVE_RUNS].head[b];
+		uint32_t n = heap.desc[first].pages, cut = n;
+
+		if (cut > heap.reserve - keep)
+			cut = heap.reserve - keep;
+		run_remove(first, RESERVE_RUNS);
+		if (n > cut)                             /* keep the front */
+			run_insert(first, n - cut, RESERVE_RUNS);
+		unmap_pages(first + n - cut, cut);
+		set_kind(first + n - cut, cut, PAGE_UNMAPPED);
+		run_put(first + n - cut, cut, PAGE_UNMAPPED);
+		heap.reserve -= cut;
+		any = true;
+	}
+	if (any)
+		heap.shrinks++;
+	extent_shrink();
+}
+
 /* Pages [first, first + n) of an object are free again: into the
- * reserve while it has room, else unmapped, frames given back. */
+ * reserve, which is shrunk if that takes it past RESERVE_PAGES. */
 static void pages_release(uint32_t first, uint32_t n)
 {
-	if (heap.reserve + n <= RESERVE_PAGES) {
-		set_kind(first, n, PAGE_RESERVE);
-		heap.reserve += n;
-		run_put(first, n, PAGE_RESERVE);
-		return;
-	}
-	unmap_pages(first, n);
-	set_kind(first, n, PAGE_UNMAPPED);
-	run_put(first, n, PAGE_UNMAPPED);
-	heap.shrinks++;
-	extent_shrink();
+	set_kind(first, n, PAGE_RESERVE);
+	heap.reserve += n;
+	run_put(first, n, PAGE_RESERVE);
+	if (heap.reserve > RESERVE_PAGES)
+		reserve_shrink(RESERVE_LOW);
 }
 
 /* ---- Slabs ---- */
@@ -572,6 +625,18 @@ static void list_remove(uint32_t *head, uint32_t page)
 static uint64_t free_key(const struct free_slot *s)
 {
 	return FREE_KEY ^ (uintptr_t)s;
+}
+
+/* Is off (below 2^32) a multiple of the class's size? That is off %
+ * size == 0, but a division by a number the compiler does not know
+ * costs some 20 to 40 cycles, and kmalloc() and kfree() each need such
+ * a test. Multiplying by magic = 2^64 / size, rounded up, and keeping
+ * the low 64 bits of the product, leaves a number no larger than
+ * magic - 1 exactly when off is a multiple of size (Lemire, Kaser and
+ * Kurz, "Faster remainder by direct computation", 2019). */
+static bool on_boundary(const struct size_class *sc, uint32_t off)
+{
+	return (uint64_t)off * sc->magic <= sc->magic - 1;
 }
 
 /**
@@ -705,33 +770,51 @@ static bool on_free_list(const struct page_desc *d, uint32_t page,
 	return false;
 }
 
+/* Report a free slot that was written to after kfree(). */
+static COLD _Noreturn void damaged_slot(const struct free_slot *s,
+					unsigned size, unsigned byte,
+					uintptr_t caller)
+{
+	const uint8_t *p = (const uint8_t *)s;
+	char a[64], b[64];
+
+	if (byte < POISON_FROM)
+		heap_panic("write after free of %p (class %u bytes): its "
+			   "free-list link was written over; noticed by "
+			   "kmalloc from %s", (void *)s, size,
+			   name_of(caller, a));
+	heap_panic("write after free of %p (class %u bytes): byte %u is "
+		   "0x%02x, not 0x%02x; freed by %s, noticed by kmalloc from "
+		   "%s", (void *)s, size, byte, p[byte], POISON,
+		   name_of(s->freed_by, a), name_of(caller, b));
+}
+
+/* Debug: the poison of a free slot, before it is handed out again. */
+static COLD void check_poison(const struct free_slot *s, unsigned size,
+			      uintptr_t caller)
+{
+	const uint8_t *p = (const uint8_t *)s;
+
+	for (unsigned i = POISON_FROM; i < size; i++)
+		if (p[i] != POISON)
+			damaged_slot(s, size, i, caller);
+}
+
 /* The free slot at off is about to be handed out: panic if it was
  * written to since it was freed. */
 static void check_free_slot(const struct page_desc *d, uint32_t page,
 			    uint32_t off, uintptr_t caller)
 {
-	unsigned size = heap.cls[d->cls].size;
+	const struct size_class *sc = &heap.cls[d->cls];
 	const struct free_slot *s =
 		(const struct free_slot *)(page_va(page) + off);
 	bool link_ok = s->next == NO_SLOT ||
-		       (s->next < d->fresh && s->next % size == 0);
-	const uint8_t *p = (const uint8_t *)s;
-	char a[64], b[64];
+		       (s->next < d->fresh && on_boundary(sc, s->next));
 
 	if (!link_ok || s->check != ~s->next || s->key != free_key(s))
-		heap_panic("write after free of %p (class %u bytes): its "
-			   "free-list link was written over; noticed by "
-			   "kmalloc from %s", (void *)s, size,
-			   name_of(caller, a));
-	if (!heap.checks || size <= POISON_FROM)
-		return;
-	for (unsigned i = POISON_FROM; i < size; i++)
-		if (p[i] != POISON)
-			heap_panic("write after free of %p (class %u bytes): "
-				   "byte %u is 0x%02x, not 0x%02x; freed by %s,"
-				   " noticed by kmalloc from %s", (void *)s,
-				   size, i, p[i], POISON,
-				   name_of(s->freed_by, a), name_of(caller, b));
+		damaged_slot(s, sc->size, 0, caller);
+	if (heap.checks && sc->size > POISON_FROM)
+		check_poison(s, sc->size, caller);
 }
 
 static void slab_init(uint32_t page, unsigned c)
@@ -782,22 +865,20 @@ static void *slab_alloc(unsigned c, uintptr_t caller)
 	}
 	if (++d->inuse == sc->per_page)
 		list_remove(&sc->partial, page);
-	sc->objects++;
-	heap.objects++;
-	heap.bytes_in_use += sc->size;
 	return (void *)(page_va(page) + off);
 }
 
-/* kfree() of a slot at obj on slab page `page`. */
-static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
+/* Report a bad kfree() of a slot: which of slab_free()'s checks
+ * failed. */
+static COLD _Noreturn void bad_slot(uint32_t page, uintptr_t obj,
+				    uintptr_t caller)
 {
-	struct page_desc *d = &heap.desc[page];
-	struct size_class *sc = &heap.cls[d->cls];
-	uint32_t off = (uint32_t)(obj - page_va(page));
-	struct free_slot *s = (struct free_slot *)obj;
+	const struct page_desc *d = &heap.desc[page];
+	const struct size_class *sc = &heap.cls[d->cls];
+	uint32_t off = (uint32_t)(obj & (PAGE_BYTES - 1));
 	char a[64];
 
-	if (off % sc->size != 0)
+	if (!on_boundary(sc, off))
 		heap_panic("free of %p, which is inside the object at %p "
 			   "(class %u bytes), by %s", (void *)obj,
 			   (void *)(obj - off % sc->size), sc->size,
@@ -806,12 +887,57 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
 		heap_panic("free of %p (class %u bytes), a slot kmalloc never "
 			   "handed out, by %s", (void *)obj, sc->size,
 			   name_of(caller, a));
-	if (s->key == free_key(s) && on_free_list(d, page, sc->size, off))
-		heap_panic("double free of %p (class %u bytes) by %s",
-			   (void *)obj, sc->size, name_of(caller, a));
+	heap_panic("double free of %p (class %u bytes) by %s", (void *)obj,
+		   sc->size, name_of(caller, a));
+}
+
+/* The free slot s goes onto its page's free list; an empty page goes
+ * back to the free pages. */
+static void slot_to_page(struct free_slot *s)
+{
+	uintptr_t obj = (uintptr_t)s;
+	uint32_t page = (uint32_t)((obj - heap.base) >> PAGE_SHIFT);
+	struct page_desc *d = &heap.desc[page];
+	struct size_class *sc = &heap.cls[d->cls];
+
+	s->next = d->free;
+	s->check = ~s->next;
+	d->free = (uint16_t)(obj & (PAGE_BYTES - 1));
+	if (d->inuse-- == sc->per_page)
+		list_push(&sc->partial, page);      /* it was full */
+	if (d->inuse == 0) {                        /* it is empty */
+		list_remove(&sc->partial, page);
+		sc->pages--;
+		heap.slab_pages--;
+		d->cls = FREED_SLAB;   /* before: the release may unmap the
+		                          page that holds desc[page] */
+		pages_release(page, 1);
+	}
+}
+
+/* Is obj in its class's cache? */
+static bool in_cache(const struct size_class *sc, uintptr_t obj)
+{
+	for (uint32_t i = 0; i < sc->cached; i++)
+		if (sc->cache[i] == obj)
+			return true;
+	return false;
+}
+
+static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
+{
+	struct page_desc *d = &heap.desc[page];
+	struct size_class *sc = &heap.cls[d->cls];
+	uint32_t off = (uint32_t)(obj & (PAGE_BYTES - 1));
+	struct free_slot *s = (struct free_slot *)obj;
+
+	if (!on_boundary(sc, off) || off >= d->fresh ||
+	    (s->key == free_key(s) && (in_cache(sc, obj) ||
+				       on_free_list(d, page, sc->size, off))))
+		bad_slot(page, obj, caller);
 	if (heap.checks)
 		check_object(obj, sc->size, caller);
-	s->next = d->free;
+	s->next = NO_SLOT;          /* slot_to_page() links it, if need be */
 	s->check = ~s->next;
 	s->key = free_key(s);
 	if (heap.checks && sc->size > POISON_FROM) {
@@ -819,20 +945,65 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
 		memset((uint8_t *)s + POISON_FROM, POISON,
 		       sc->size - POISON_FROM);
 	}
-	d->free = (uint16_t)off;
-	if (d->inuse-- == sc->per_page)
-		list_push(&sc->partial, page);
 	sc->objects--;
-	heap.objects--;
-	heap.bytes_in_use -= sc->size;
-	if (d->inuse == 0) {                /* the page is empty: release */
-		list_remove(&sc->partial, page);
-		sc->pages--;
-		heap.slab_pages--;
-		heap.desc[page].cls = FREED_SLAB;  /* before: the release
-		                                      may unmap desc[page] */
-		pages_release(page, 1);
+	if (sc->cached < CACHE_SLOTS)
+		sc->cache[sc->cached++] = obj;
+	else
+		slot_to_page(s);
+}
+
+/**
+ * ### The class cache
+ *
+ * Each class keeps the last CACHE_SLOTS objects freed in it aside, and
+ * hands them out first, newest first. Freeing into the cache and
+ * allocating from it touch neither the page descriptor's free list nor
+ * the partial list, and the object handed out is usually the one just
+ * freed, still in the CPU's cache: so a kernel that frees and
+ * allocates objects of one size, over and over, pays a few dozen
+ * instructions per pair. A slot in the cache is still counted as used
+ * by its page (so the page stays mapped), but not as an object in use.
+ * This is the idea of Bonwick's magazines and of SLUB's per-CPU free
+ * lists; chapter 06 gives every CPU caches of its own, so that CPUs
+ * allocating at the same time rarely meet at the heap lock.
+ */
+static void *cache_alloc(struct size_class *sc, uintptr_t caller)
+{
+	struct free_slot *s = (struct free_slot *)sc->cache[sc->cached - 1];
+
+	if (s->check != ~s->next || s->key != free_key(s))
+		damaged_slot(s, sc->size, 0, caller);
+	if (heap.checks && sc->size > POISON_FROM)
+		check_poison(s, sc->size, caller);
+	sc->cached--;              /* taken only once it passed */
+	s->key = 0;                /* a live object does not look free */
+	sc->objects++;
+	return s;
+}
+
+static void *small_alloc(unsigned c, uintptr_t caller)
+{
+	struct size_class *sc = &heap.cls[c];
+	void *p;
+
+	if (sc->cached > 0)
+		return cache_alloc(sc, caller);
+	p = slab_alloc(c, caller);
+	if (p) {
+		((struct free_slot *)p)->key = 0;
+		sc->objects++;
 	}
+	return p;
+}
+
+/* Put every cached slot back on its page: before heap_trim() releases
+ * empty pages, and before the debug checks change. */
+static void cache_drain(void)
+{
+	for (int c = 0; c < HEAP_CLASSES; c++)
+		while (heap.cls[c].cached > 0)
+			slot_to_page((struct free_slot *)
+				     heap.cls[c].cache[--heap.cls[c].cached]);
 }
 
 /* ---- Large objects ---- */
@@ -852,8 +1023,6 @@ static void *large_alloc(size_t bytes)
 		heap.desc[p].head = first;
 	heap.large_runs++;
 	heap.large_pages += n;
-	heap.objects++;
-	heap.bytes_in_use += (uint64_t)n * PAGE_BYTES;
 	return (void *)page_va(first);
 }
 
@@ -865,8 +1034,6 @@ static void large_free(uint32_t first, uintptr_t caller)
 		check_object(page_va(first), (size_t)n * PAGE_BYTES, caller);
 	heap.large_runs--;
 	heap.large_pages -= n;
-	heap.objects--;
-	heap.bytes_in_use -= (uint64_t)n * PAGE_BYTES;
 	heap.desc[first].cls = FREED_LARGE;   /* before, as in slab_free */
 	pages_release(first, n);
 }
@@ -874,7 +1041,7 @@ static void large_free(uint32_t first, uintptr_t caller)
 /* ---- The entry points, with the lock held ---- */
 
 /* NULL, counted; the first time, with a message. */
-static void *fail(size_t size, uintptr_t caller)
+static COLD void *fail(size_t size, uintptr_t caller)
 {
 	char a[64];
 
@@ -897,32 +1064,39 @@ static int class_for(size_t bytes, size_t align)
 	if (bytes > MAX_SMALL)
 		return -1;
 	for (int c = heap.class_of[(bytes + 15) / 16]; c < HEAP_CLASSES; c++)
-		if (class_sizes[c] % align == 0)
+		if ((class_sizes[c] & (align - 1)) == 0)  /* align: 2^k */
 			return c;
 	return -1;
 }
 
-static void *alloc_locked(size_t size, size_t align, uintptr_t caller)
+static COLD void *too_large(size_t size, uintptr_t caller)
 {
-	size_t bytes = heap.checks ? size + TRAILER : size ? size : 1;
-	int c;
-	void *p;
 	char a[64];
 
-	if (size > MAX_OBJECT) {
-		heap.failures++;
-		heap_warn("kmalloc(%zu) from %s: larger than the %llu MiB "
-			  "the heap allows for one object", size,
-			  name_of(caller, a), MAX_OBJECT >> 20);
-		return NULL;
-	}
-	c = class_for(bytes, align);
+	heap.failures++;
+	heap_warn("kmalloc(%zu) from %s: larger than the %llu MiB the heap "
+		  "allows for one object", size, name_of(caller, a),
+		  MAX_OBJECT >> 20);
+	return NULL;
+}
+
+static void *alloc_locked(size_t size, size_t align, uintptr_t caller)
+{
+	size_t bytes = heap.checks ? size + TRAILER : size;
+	int c = -1;
+	void *p;
+
+	if (size > MAX_OBJECT)
+		return too_large(size, caller);
+	if (bytes <= MAX_SMALL)            /* every class is 16-aligned */
+		c = align <= 16 ? heap.class_of[(bytes + 15) / 16]
+				: class_for(bytes, align);
 	if (c >= 0) {
-		p = slab_alloc((unsigned)c, caller);
+		p = small_alloc((unsigned)c, caller);
 		bytes = class_sizes[c];
 	} else {
-		p = large_alloc(bytes);
 		bytes = (bytes + PAGE_BYTES - 1) / PAGE_BYTES * PAGE_BYTES;
+		p = large_alloc(bytes ? bytes : PAGE_BYTES);
 	}
 	if (p == NULL)
 		return fail(size, caller);
@@ -931,31 +1105,25 @@ static void *alloc_locked(size_t size, size_t align, uintptr_t caller)
 	return p;
 }
 
-/* The page descriptor of the object p starts, or panic with what p is
- * instead. */
-static uint32_t object_page(uintptr_t p, uintptr_t caller)
+/* kfree(p) of something that is not an object: say what it is. */
+static COLD _Noreturn void bad_pointer(uintptr_t p, uintptr_t caller)
 {
-	uint32_t page;
-	const struct page_desc *d;
+	uint32_t page = (uint32_t)((p - heap.base) >> PAGE_SHIFT);
+	const struct page_desc *d = &heap.desc[page];
 	char a[64];
 
 	if (p < heap.base || p >= page_va(heap.top))
 		heap_panic("free of %p, which is not a heap address (the heap "
 			   "is %p-%p), by %s", (void *)p, (void *)heap.base,
 			   (void *)page_va(heap.top), name_of(caller, a));
-	page = (uint32_t)((p - heap.base) >> PAGE_SHIFT);
-	d = &heap.desc[page];
-	if (d->kind == PAGE_LARGE_TAIL)
+	if (d->kind == PAGE_LARGE_TAIL || d->kind == PAGE_LARGE) {
+		uint32_t first = d->kind == PAGE_LARGE ? page : d->head;
+
 		heap_panic("free of %p, which is inside the object at %p "
 			   "(%u pages), by %s", (void *)p,
-			   (void *)page_va(d->head), heap.desc[d->head].pages,
+			   (void *)page_va(first), heap.desc[first].pages,
 			   name_of(caller, a));
-	if (d->kind == PAGE_LARGE && p != page_va(page))
-		heap_panic("free of %p, which is inside the object at %p "
-			   "(%u pages), by %s", (void *)p, (void *)page_va(page),
-			   d->pages, name_of(caller, a));
-	if (d->kind == PAGE_LARGE || d->kind == PAGE_SLAB)
-		return page;
+	}
 	if (d->cls == FREED_LARGE && p == page_va(page))
 		heap_panic("double free of %p (a large object) by %s",
 			   (void *)p, name_of(caller, a));
@@ -965,6 +1133,22 @@ static uint32_t object_page(uintptr_t p, uintptr_t caller)
 			   (void *)p, name_of(caller, a));
 	heap_panic("free of %p, which kmalloc never returned (a free page "
 		   "of the heap), by %s", (void *)p, name_of(caller, a));
+}
+
+/* The page of the object p starts: a slab page, or the first page of
+ * a large object. Anything else panics. One comparison checks that p
+ * lies in the extent: below base, p - base wraps to a huge number. */
+static uint32_t object_page(uintptr_t p, uintptr_t caller)
+{
+	if (p - heap.base < (uintptr_t)heap.top << PAGE_SHIFT) {
+		uint32_t page = (uint32_t)((p - heap.base) >> PAGE_SHIFT);
+		uint8_t kind = heap.desc[page].kind;
+
+		if (kind == PAGE_SLAB ||
+		    (kind == PAGE_LARGE && p % PAGE_BYTES == 0))
+			return page;
+	}
+	bad_pointer(p, caller);
 }
 
 static void free_locked(void *ptr, uintptr_t caller)
@@ -1101,26 +1285,24 @@ void *krealloc(void *p, size_t size)
 
 size_t heap_trim(void)
 {
-	size_t released = 0;
-	int b;
+	size_t released;
 
 	spin_lock(&heap.lock);
-	while ((b = bin_from(&heap.bins[RESERVE_RUNS], 0)) >= 0) {
-		uint32_t first = heap.bins[RESERVE_RUNS].head[b];
-		uint32_t n = heap.desc[first].pages;
-
-		run_remove(first, RESERVE_RUNS);
-		unmap_pages(first, n);
-		set_kind(first, n, PAGE_UNMAPPED);
-		run_put(first, n, PAGE_UNMAPPED);
-		released += n;
-	}
-	heap.reserve = 0;
-	if (released)
-		heap.shrinks++;
-	extent_shrink();
+	cache_drain();
+	released = heap.reserve;
+	reserve_shrink(0);
 	spin_unlock(&heap.lock);
 	return released;
+}
+
+/* Objects handed out: slots of every class, and large objects. */
+static uint64_t objects_locked(void)
+{
+	uint64_t n = heap.large_runs;
+
+	for (int c = 0; c < HEAP_CLASSES; c++)
+		n += heap.cls[c].objects;
+	return n;
 }
 
 int heap_set_checks(bool on)
@@ -1128,9 +1310,11 @@ int heap_set_checks(bool on)
 	int ok;
 
 	spin_lock(&heap.lock);
-	ok = heap.objects == 0;
-	if (ok)
+	ok = objects_locked() == 0;
+	if (ok) {
+		cache_drain();   /* cached slots were poisoned, or not */
 		heap.checks = on;
+	}
 	spin_unlock(&heap.lock);
 	return ok ? 0 : -1;
 }
@@ -1145,8 +1329,10 @@ void heap_get_stats(struct heap_stats *s)
 	s->slab_pages = heap.slab_pages;
 	s->large_runs = heap.large_runs;
 	s->large_pages = heap.large_pages;
-	s->objects = heap.objects;
-	s->bytes_in_use = heap.bytes_in_use;
+	s->objects = objects_locked();
+	s->bytes_in_use = heap.large_pages * PAGE_BYTES;
+	for (int c = 0; c < HEAP_CLASSES; c++)
+		s->bytes_in_use += heap.cls[c].objects * heap.cls[c].size;
 	s->grows = heap.grows;
 	s->shrinks = heap.shrinks;
 	s->pages_mapped = heap.pages_mapped;
@@ -1192,6 +1378,7 @@ int heap_init(uintptr_t base, size_t window, bool checks)
 			.size = class_sizes[c],
 			.per_page = (uint16_t)(PAGE_BYTES / class_sizes[c]),
 			.partial = NO_PAGE,
+			.magic = UINT64_MAX / class_sizes[c] + 1,
 		};
 		for (; i <= class_sizes[c] / 16; i++)
 			heap.class_of[i] = (uint8_t)c;

@@ -7,6 +7,7 @@
 #include "console.h"
 #include "frame.h"
 #include "gdt.h"
+#include "heap.h"
 #include "idt.h"
 #include "ktest.h"
 #include "kprintf.h"
@@ -27,7 +28,9 @@
  * replaces the frame allocator with one that frees and merges. It gets
  * only the first 1 GiB before vm_init(), because vm_init() fills its
  * new tables through the bootloader's map of that gigabyte, and the
- * rest after it (frame_setup.c).
+ * rest after it (frame_setup.c). Chapter 05 adds the kernel heap, as
+ * soon as there are frames and page tables to build it from: from then
+ * on the kernel can kmalloc() (heap.c).
  *
  * ## From the boot record to the memory map
  *
@@ -98,6 +101,7 @@ void kmain(uint64_t boot_info_phys)
 	frame_setup_low();                    /* buddy frames below 1 GiB */
 	vm_init(&boot_record);                /* own page tables, W^X */
 	frame_setup_high();                   /* and the RAM above 1 GiB */
+	heap_setup();                         /* kmalloc: 1 MiB mapped */
 	vm_print_layout();
 	gdt_init(&cpu0_tables);               /* segments, TSS, IST stacks */
 	idt_init();                           /* exceptions get reported */

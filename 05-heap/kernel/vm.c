@@ -5,6 +5,7 @@
  */
 #include "vm.h"
 #include "frame.h"
+#include "heap.h"
 #include "kprintf.h"
 #include "memmap.h"
 #include "panic.h"
@@ -31,6 +32,7 @@
  * | its guard page      | the 4 KiB below the stack | not mapped        |
  * | VGA text buffer     | KERNEL_WINDOW + 0xB8000   | read, write, WC   |
  * | all other RAM       | KERNEL_WINDOW + physical  | read, write       |
+ * | kernel heap (05)    | HEAP_BASE, pages of heap.c | read, write      |
  *
  * (WC: write-combining, see pat.c. For a text screen of 2-byte cells
  * it gains nothing, and scrolling reads are slower uncached; it is here
@@ -232,8 +234,12 @@ struct run {
 static struct run cur;
 static uint64_t table_frames;
 
-static const char *region_name(uint64_t pa)
+static const char *region_name(uint64_t va, uint64_t pa)
 {
+	if (in(va, HEAP_BASE, HEAP_DESC_BASE))
+		return "kernel heap";
+	if (in(va, HEAP_DESC_BASE, HEAP_DESC_BASE + HEAP_WINDOW / 256))
+		return "kernel heap: page descriptors";
 	if (in(pa, virt_to_phys(__text_start), virt_to_phys(__text_end)))
 		return "kernel text";
 	if (in(pa, virt_to_phys(__rodata_start), virt_to_phys(__rodata_end)))
@@ -256,17 +262,22 @@ static void run_print(const struct run *r)
 		(unsigned long)((r->end - r->va) >> 10), 'r',
 		r->flags & PTE_W ? 'w' : '-', r->flags & PTE_NX ? '-' : 'x',
 		r->flags & PTE_G ? "G" : "-",
-		region_name(r->pa));
+		region_name(r->va, r->pa));
 }
 
 /* Extend the current run with one leaf mapping, or print it and start
  * a new one. Accessed and dirty bits are ignored: the CPU sets them. A
- * run also ends where the region's name changes (data ends, RAM begins). */
+ * run also ends where the region's name changes (data ends, RAM begins).
+ * Outside the direct map, pages take frames from anywhere (the heap's
+ * do), so there a run need not be contiguous in physical memory. */
 static void run_add(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
 {
+	bool direct = in(va, KERNEL_WINDOW, KERNEL_WINDOW + WINDOW_LIMIT);
+
 	flags &= ~(PTE_A | PTE_D | PTE_PS | PTE_PAT_LARGE);
-	if (va == cur.end && pa == cur.pa + (cur.end - cur.va) &&
-	    flags == cur.flags && region_name(pa) == region_name(cur.pa)) {
+	if (va == cur.end && (!direct || pa == cur.pa + (cur.end - cur.va)) &&
+	    flags == cur.flags &&
+	    region_name(va, pa) == region_name(cur.va, cur.pa)) {
 		cur.end += size;
 		return;
 	}

@@ -342,14 +342,54 @@ static void check_heap(void)
 	CHECKF(frames_used == heap.data_pages + heap.desc_pages,
 	       "frames %lu, heap says %lu + %lu", frames_used,
 	       heap.data_pages, heap.desc_pages);
+	for (int c = 0; c < HEAP_CLASSES; c++) {
+		const struct size_class *sc = &heap.cls[c];
+
+		CHECKF(sc->cached <= CACHE_SLOTS, "class %u cache", sc->size);
+		for (uint32_t i = 0; i < sc->cached && i < CACHE_SLOTS; i++) {
+			uintptr_t o = sc->cache[i];
+			uint32_t pg = (uint32_t)((o - heap.base) / PAGE_BYTES);
+			const struct free_slot *fs = (const void *)o;
+
+			CHECKF(pg < heap.top && heap.desc[pg].kind ==
+			       PAGE_SLAB && heap.desc[pg].cls == c &&
+			       fs->key == free_key(fs) &&
+			       !on_free_list(&heap.desc[pg], pg, sc->size,
+					     (uint32_t)(o % PAGE_BYTES)),
+			       "class %u: cached slot %#lx", sc->size, o);
+			for (uint32_t j = 0; j < i; j++)
+				CHECKF(sc->cache[j] != o, "cached twice");
+		}
+		objects -= sc->cached;      /* used by pages, not by users */
+	}
 	CHECKF(slabs == heap.slab_pages && runs == heap.large_runs &&
-	       objects == heap.objects, "slabs %lu/%lu runs %lu/%lu "
+	       objects == objects_locked(), "slabs %lu/%lu runs %lu/%lu "
 	       "objects %lu/%lu", slabs, heap.slab_pages, runs,
-	       heap.large_runs, objects, heap.objects);
+	       heap.large_runs, objects, objects_locked());
 	for (int c = 0; c < HEAP_CLASSES; c++)
 		CHECKF(cls_pages[c] == heap.cls[c].pages &&
-		       cls_obj[c] == heap.cls[c].objects, "class %d counts",
-		       c);
+		       cls_obj[c] == heap.cls[c].objects + heap.cls[c].cached,
+		       "class %d counts", c);
+}
+
+/* Slab pages kept only by slots in the class caches: a page none
+ * of whose slots is in use, except by a cache. */
+static uint64_t kept_pages(void)
+{
+	uint64_t n = 0;
+
+	for (uint32_t p = 0; p < heap.top; p++) {
+		const struct page_desc *d = &heap.desc[p];
+		unsigned cached = 0;
+
+		if (d->kind != PAGE_SLAB)
+			continue;
+		for (uint32_t i = 0; i < heap.cls[d->cls].cached; i++)
+			cached += (heap.cls[d->cls].cache[i] - heap.base) /
+				  PAGE_BYTES == p;
+		n += cached == d->inuse;
+	}
+	return n;
 }
 
 /* Nothing is mapped at or above top, in the whole window. */
@@ -576,9 +616,9 @@ static void random_ops(bool checks, long ops, uint64_t seed)
 	while (nlive > 0)
 		model_free(nlive - 1);
 	check_heap();
-	CHECKF(heap.objects == 0 && heap.bytes_in_use == 0, "%lu objects left",
-	       heap.objects);
-	CHECKF(frames_used == heap.reserve + heap.desc_pages,
+	CHECKF(objects_locked() == 0 && heap.large_pages == 0,
+	       "%lu objects left", objects_locked());
+	CHECKF(frames_used == heap.reserve + kept_pages() + heap.desc_pages,
 	       "after freeing everything: %lu frames, reserve %u",
 	       frames_used, heap.reserve);
 	heap_trim();
@@ -691,7 +731,7 @@ static void defined_results(void)
 	CHECK(kmalloc((1ull << 30) + 1) == NULL);
 	CHECK(warnings == 3 && heap.failures == 3);
 	check_heap();
-	CHECK(heap.objects == 0);
+	CHECK(objects_locked() == 0);
 }
 
 static void realloc_cases(void)
@@ -726,7 +766,7 @@ static void realloc_cases(void)
 	CHECK(q == NULL && intact_as(p, 500, p, 500));
 	kfree(p);
 	check_heap();
-	CHECK(heap.objects == 0);
+	CHECK(objects_locked() == 0);
 }
 
 /* The debug checks can only be switched while nothing is allocated. */
@@ -828,26 +868,29 @@ static void bad_never_handed_out(void)
 
 static void double_free_with_checks(bool on)
 {
-	uint8_t *a, *b, *big;
+	uint8_t *a, *b, *big, *keep;
 
-	{
-		fresh_heap(on, UINT64_MAX);
-		a = kmalloc(20);              /* class 48 with checks, 32 */
-		b = kmalloc(20);              /* without */
-		kfree(a);
-		EXPECT_PANIC(kfree(a), "double free of %p (class %u bytes) by "
-			     CALLER_NAME, (void *)a, on ? 48 : 32);
-		check_heap();
-		kfree(b);                     /* the page's last object */
-		EXPECT_PANIC(kfree(b), "double free of %p: its page of small "
-			     "objects was released when they were all freed;"
-			     " by " CALLER_NAME, (void *)b);
-		big = kmalloc(3 * PAGE_BYTES);
-		kfree(big);
-		EXPECT_PANIC(kfree(big), "double free of %p (a large object) "
-			     "by " CALLER_NAME, (void *)big);
-		check_heap();
-	}
+	fresh_heap(on, UINT64_MAX);
+	a = kmalloc(20);                      /* class 48 with checks, 32 */
+	b = kmalloc(20);                      /* without */
+	keep = kmalloc(3 * PAGE_BYTES);       /* keeps the extent up */
+	kfree(a);
+	EXPECT_PANIC(kfree(a), "double free of %p (class %u bytes) by "
+		     CALLER_NAME, (void *)a, on ? 48 : 32);
+	check_heap();
+	kfree(b);                             /* the page's last object */
+	EXPECT_PANIC(kfree(b), "double free of %p (class %u bytes) by "
+		     CALLER_NAME, (void *)b, on ? 48 : 32);
+	heap_trim();                          /* the kept page goes, too */
+	EXPECT_PANIC(kfree(b), "double free of %p: its page of small "
+		     "objects was released when they were all freed; by "
+		     CALLER_NAME, (void *)b);
+	big = kmalloc(3 * PAGE_BYTES);
+	kfree(big);
+	EXPECT_PANIC(kfree(big), "double free of %p (a large object) by "
+		     CALLER_NAME, (void *)big);
+	kfree(keep);
+	check_heap();
 }
 
 static void bad_double_free(void)
@@ -868,7 +911,7 @@ static void double_free_after_reuse_not_detected(void)
 	b = kmalloc(64);
 	CHECK(b == a);
 	kfree(a);                              /* accepted: frees b */
-	CHECK(heap.objects == 0);
+	CHECK(objects_locked() == 0);
 	check_heap();
 }
 
@@ -907,7 +950,7 @@ static void bad_overflow(void)
 
 static void bad_write_after_free(void)
 {
-	uint8_t *p, *q;
+	uint8_t *p, *q, saved[16];
 
 	fresh_heap(true, UINT64_MAX);
 	q = kmalloc(40);                      /* keeps the page in use */
@@ -930,10 +973,12 @@ static void bad_write_after_free(void)
 	q = kmalloc(40);
 	p = kmalloc(40);                      /* class 48 */
 	kfree(p);
+	memcpy(saved, p, 16);
 	memset(p, 0, 16);
 	EXPECT_PANIC(kmalloc(40), "write after free of %p (class 48 bytes): "
 		     "its free-list link was written over; noticed by kmalloc"
 		     " from " CALLER_NAME, (void *)p);
+	memcpy(p, saved, 16);                 /* undo the damage */
 	check_heap();
 }
 
@@ -982,8 +1027,8 @@ static void exhaustion_and_recovery(void)
 	while (small > 0)
 		kfree(got[--small]);
 	check_heap();
-	CHECK(heap.reserve <= RESERVE_PAGES &&
-	      frames_used == heap.reserve + heap.desc_pages);
+	CHECK(heap.reserve <= RESERVE_PAGES && frames_used ==
+	      heap.reserve + kept_pages() + heap.desc_pages);
 	heap_trim();
 	CHECK(frames_used == 0 && heap.top == 0);
 	got[0] = kmalloc(200000);
@@ -1101,7 +1146,8 @@ static void reserve_and_baseline(void)
 		kfree(got[--n]);
 	check_heap();
 	CHECKF(heap.reserve <= RESERVE_PAGES && frames_used ==
-	       heap.reserve + heap.desc_pages, "%lu frames", frames_used);
+	       heap.reserve + kept_pages() + heap.desc_pages, "%lu frames",
+	       frames_used);
 	CHECKF(heap.shrinks > 100, "%lu shrinks", heap.shrinks);
 	heap_trim();
 	check_nothing_above_top();
