@@ -30,19 +30,22 @@ char *strstr(const char *haystack, const char *needle);
 char *strchr(const char *s, int c);
 int strncmp(const char *a, const char *b, size_t n);
 
+/* Everything here is static; a test uses what it needs. */
+#define TEST_API static __attribute__((unused))
+
 /* ---- The print hook ---- */
 
 static char out[1 << 16];
 static size_t out_len;
 
-static void out_reset(void)
+TEST_API void out_reset(void)
 {
 	out_len = 0;
 	out[0] = '\0';
 }
 
-static __attribute__((format(printf, 1, 2))) int collect(const char *fmt,
-							 ...)
+TEST_API __attribute__((format(printf, 1, 2)))
+int collect(const char *fmt, ...)
 {
 	va_list ap;
 	int n;
@@ -63,7 +66,7 @@ static void *allocs[ALLOC_MAX];
 static size_t nallocs, alloc_bytes;
 static int alloc_fail;     /* fail every allocation while set */
 
-static void *test_alloc(size_t size)
+TEST_API void *test_alloc(size_t size)
 {
 	void *p;
 
@@ -75,7 +78,7 @@ static void *test_alloc(size_t size)
 	return p;
 }
 
-static void alloc_reset(void)
+TEST_API void alloc_reset(void)
 {
 	for (size_t i = 0; i < nallocs; i++)
 		free(allocs[i]);
@@ -90,7 +93,7 @@ static const struct acpi_env test_env = { mem_map, test_alloc };
 static char data_dir[PATH_MAX];  /* .../tests/acpi */
 
 /* Find tests/acpi from argv[0] = <chapter>/build/host/<program>. */
-static void data_dir_init(const char *argv0)
+TEST_API void data_dir_init(const char *argv0)
 {
 	char exe[PATH_MAX];
 	char *cut;
@@ -108,7 +111,8 @@ static void data_dir_init(const char *argv0)
 
 /* Read data_dir/dir/name; NULL (and *size 0) if it is not there. The
  * caller frees the buffer. */
-static uint8_t *read_data(const char *dir, const char *name, size_t *size)
+TEST_API uint8_t *read_data(const char *dir, const char *name,
+			   size_t *size)
 {
 	char path[PATH_MAX + 256];
 	uint8_t *buf = NULL;
@@ -205,7 +209,7 @@ struct qemu_dump {
 };
 
 /* Read a configuration's files; 0 if all are there. */
-static int dump_load(struct qemu_dump *d, const char *name)
+TEST_API int dump_load(struct qemu_dump *d, const char *name)
 {
 	memset(d, 0, sizeof *d);
 	snprintf(d->dir, sizeof d->dir, "qemu/%s", name);
@@ -223,7 +227,7 @@ static int dump_load(struct qemu_dump *d, const char *name)
 	       d->rsdt && d->tables ? 0 : -1;
 }
 
-static void dump_free(struct qemu_dump *d)
+TEST_API void dump_free(struct qemu_dump *d)
 {
 	free(d->memory);
 	free(d->bios);
@@ -237,8 +241,8 @@ static void dump_free(struct qemu_dump *d)
 
 /* The n-th (from 0) line of tables.txt starting with key and a space,
  * copied into line; 0 if there is one. */
-static int dump_line(const struct qemu_dump *d, const char *key, int n,
-		     char *line, size_t size)
+TEST_API int dump_line(const struct qemu_dump *d, const char *key, int n,
+		       char *line, size_t size)
 {
 	size_t klen = strlen(key);
 
@@ -258,7 +262,7 @@ static int dump_line(const struct qemu_dump *d, const char *key, int n,
 
 /* The dump tool writes text fields with '_' for a space or any byte
  * that is not printable. */
-static void dump_text(char *out_text, const char *field, size_t n)
+TEST_API void dump_text(char *out_text, const char *field, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)field[i];

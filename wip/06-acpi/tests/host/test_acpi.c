@@ -451,15 +451,17 @@ static void chain_qemu(void)
 			dump_text(sig, a->hdr.sig, 4);
 			dump_text(oem, a->hdr.oem, 6);
 			dump_text(oem_table, a->hdr.oem_table, 8);
-			snprintf(want, sizeof want, "TABLE %s 0x%lx %u %u %s %s",
-				 sig, a->phys, a->hdr.length, a->hdr.revision,
-				 oem, oem_table);
+			snprintf(want, sizeof want,
+				 "TABLE %s 0x%lx %u %u %s %s", sig, a->phys,
+				 a->hdr.length, a->hdr.revision, oem,
+				 oem_table);
 			CHECK(dump_line(&d, "TABLE", (int)e, line,
 					sizeof line) == 0);
 			CHECKF(strcmp(line, want) == 0,
 			       "tool: \"%s\", C: \"%s\"", line, want);
-			snprintf(sigs + strlen(sigs), sizeof sigs - strlen(sigs),
-				 "%s%s", e ? " " : "", sig);
+			snprintf(sigs + strlen(sigs),
+				 sizeof sigs - strlen(sigs), "%s%s",
+				 e ? " " : "", sig);
 		}
 		CHECKF(strcmp(sigs, q->tables) == 0, "tables \"%s\"", sigs);
 		CHECK(acpi_table_find(&t, "APIC") != NULL);
@@ -659,6 +661,12 @@ static void chain_rsdt_when_no_xsdt(void)
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(!t.use_xsdt && t.xsdt.phys == 0 && t.count == 1);
 	alloc_reset();
+	/* A revision 0 RSDP never leads to an XSDT, whatever the
+	 * structure's xsdt field says. */
+	rsdp.xsdt = 0x5000;
+	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
+	CHECK(!t.use_xsdt && t.xsdt.phys == 0 && t.count == 1);
+	alloc_reset();
 	/* No root table: RsdtAddress 0, or unmapped. */
 	tb_rsdp_v1(chain_rsdp, 0);
 	CHECK(acpi_rsdp_check(chain_rsdp, 20, 0xE0000, &rsdp) == ACPI_OK);
@@ -776,21 +784,31 @@ static void chain_no_memory(void)
  * the map hook for a range that wraps around. */
 static void chain_address_wrap(void)
 {
-	struct tb x;
+	struct tb x, top;
 	struct acpi_rsdp rsdp;
 	struct acpi_tables t;
 
 	chain_start();
+	/* The last 64 bytes below 2^64 hold a header whose Length (256)
+	 * would end past 2^64. */
+	tb_table(&top, "WRAP", 1);
+	tb_end(&top);
+	tb_set32(&top, 4, 0x100);
+	top.len = 64;
+	chain_table(0xFFFFFFFFFFFFFFC0ull, &top);
 	tb_table(&x, "XSDT", 1);
 	tb_u64(&x, 0xFFFFFFFFFFFFFFF0ull);
 	tb_u64(&x, 0xFFFFFFFFFFFFFFDCull);   /* 2^64 - 36 */
+	tb_u64(&x, 0xFFFFFFFFFFFFFFC0ull);
 	tb_end(&x);
 	chain_table(0x1000, &x);
 	tb_rsdp_v2(chain_rsdp, 0, 0x1000);
 	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
-	CHECK(t.count == 2 && t.table[0].err == ACPI_E_UNMAPPED);
+	CHECK(t.count == 3 && t.table[0].err == ACPI_E_UNMAPPED);
 	CHECK(t.table[1].err == ACPI_E_UNMAPPED);
+	CHECK(t.table[2].err == ACPI_E_UNMAPPED && t.table[2].have_header);
+	CHECK(memcmp(t.table[2].hdr.sig, "WRAP", 4) == 0);
 	for (size_t k = 0; k < mem_log_n && k < MEM_LOG_MAX; k++)
 		CHECKF(mem_log[k].size <= UINT64_MAX - mem_log[k].phys + 1,
 		       "wrapping map %lx+%zu", mem_log[k].phys,
