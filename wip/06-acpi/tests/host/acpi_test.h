@@ -139,6 +139,53 @@ TEST_API uint8_t *read_data(const char *dir, const char *name,
 	return buf;
 }
 
+/* Write size bytes to dir/name; 0 on success. */
+TEST_API int write_data(const char *dir, const char *name,
+			const void *bytes, size_t size)
+{
+	char path[PATH_MAX + 256];
+	FILE *f;
+	int bad;
+
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (f == NULL) {
+		printf("cannot write %s\n", path);
+		return 1;
+	}
+	bad = fwrite(bytes, 1, size, f) != size;
+	return fclose(f) != 0 || bad;
+}
+
+/*
+ * The hand-made cases are also committed, in tests/acpi/corner/, as
+ * the fuzzers' seeds and for anyone to look at with a hex dump. A
+ * test program writes them with --write-seeds DIR; this case checks
+ * that the committed files are exactly what it writes now.
+ */
+TEST_API void check_corner_files(int (*write)(const char *dir),
+				 const char *program)
+{
+	char tmp[] = "/tmp/acpi-corner.XXXXXX";
+	char cmd[2 * PATH_MAX + 128];
+	int same;
+
+	if (mkdtemp(tmp) == NULL) {
+		CHECKF(0, "mkdtemp failed");
+		return;
+	}
+	CHECK(write(tmp) == 0);
+	/* Every file written must be in corner/, with the same bytes. */
+	snprintf(cmd, sizeof cmd, "for f in %s/*; do cmp -s \"$f\" "
+		 "\"%s/corner/${f##*/}\" || exit 1; done", tmp,
+		 data_dir);
+	same = system(cmd) == 0;
+	CHECKF(same, "tests/acpi/corner/ is out of date: run build/host/%s "
+	       "--write-seeds tests/acpi/corner", program);
+	snprintf(cmd, sizeof cmd, "rm -rf %s", tmp);
+	CHECK(system(cmd) == 0);
+}
+
 /* ---- The dumped QEMU configurations ---- */
 
 /* tests/acpi/qemu/<name>/, written by tools/acpi-dump --all: name, and

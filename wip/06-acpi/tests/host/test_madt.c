@@ -623,18 +623,10 @@ static void madt_summary_runs(void)
 
 static int write_seed(const char *dir, const char *name, const struct tb *t)
 {
-	char path[4096];
-	FILE *f;
+	char file[128];
 
-	snprintf(path, sizeof path, "%s/madt-%s.bin", dir, name);
-	f = fopen(path, "wb");
-	if (f == NULL || fwrite(t->b, 1, t->len, f) != t->len) {
-		printf("cannot write %s\n", path);
-		if (f != NULL)
-			fclose(f);
-		return 1;
-	}
-	return fclose(f) != 0;
+	snprintf(file, sizeof file, "madt-%s.bin", name);
+	return write_data(dir, file, t->b, t->len);
 }
 
 static int write_seeds(const char *dir)
@@ -684,5 +676,8 @@ int main(int argc, char **argv)
 	RUN(madt_too_many_cpus);
 	RUN(madt_summary_runs);
 	alloc_reset();
+	check_begin("corner_files_current");
+	check_corner_files(write_seeds, "test_madt");
+	check_end();
 	return check_done("test_madt");
 }
