@@ -36,16 +36,22 @@
 #include "../kernel/acpi.c"
 #include "../kernel/madt.c"
 #include "format.c"
-#include "acpi_mem.h"
+#include "../tests/host/acpi_mem.h"
 
 /* Everything here is static; a target uses what it needs. */
 #define FUZZ_API static __attribute__((unused))
 
+/* The input being run, when a program other than libFuzzer runs the
+ * targets (tests/host/test_fuzz_inputs.c), for the failure message. */
+static const char *fuzz_input_name;
+
 #define FUZZ_CHECK(cond)                                                 \
 	do {                                                             \
 		if (!(cond)) {                                           \
-			fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed\n", \
-				__FILE__, __LINE__, #cond);              \
+			fprintf(stderr, "%s:%d: FUZZ_CHECK(%s) failed%s%s\n", \
+				__FILE__, __LINE__, #cond,               \
+				fuzz_input_name ? " on " : "",           \
+				fuzz_input_name ? fuzz_input_name : ""); \
 			abort();                                         \
 		}                                                        \
 	} while (0)

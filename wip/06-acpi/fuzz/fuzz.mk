@@ -18,7 +18,7 @@ FUZZ_RUNS ?= 1000000
 FUZZ_SECONDS ?= 3
 FUZZ_CFLAGS := -std=gnu11 -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	-Wall -Wextra -Werror -DHOST_TEST -I kernel -I tests/host \
+	-Wall -Wextra -Werror -DHOST_TEST -I kernel \
 	$(FUZZ_INCLUDES)
 
 .PHONY: fuzz fuzz-smoke

@@ -79,10 +79,11 @@
  * 2 RSDP may point at both, and then the XSDT is the one to use.
  * QEMU 7.2 with SeaBIOS gives a revision 0 RSDP and an RSDT only, in
  * every configuration the chapter's tests use (pc and q35, 1 to 255
- * CPUs): the RSDP at 0xF59D0 on pc and 0xF59E0 on q35, moving to
- * 0xF5970 with a CPU topology, and the tables near the top of RAM
- * below 4 GiB, at 0x7FFE0000 and up with 2 GiB. The host tests replay
- * those dumped tables, and build the XSDT cases by hand.
+ * CPUs): the RSDP at 0xF59D0 on pc and 0xF59E0 on q35 (0xF5970 and
+ * 0xF5980 with `-smp 6,sockets=2,cores=3`: it moves, so it must be
+ * searched for), and the tables near the top of RAM below 4 GiB, at
+ * 0x7FFE0000 and up with 2 GiB. The host tests replay those dumped
+ * tables, and build the XSDT cases by hand.
  *
  * Every table after the RSDP starts with the same 36-byte *header*:
  *
@@ -148,10 +149,18 @@
  * `RSD PTR ` win. A revision of 2 or more makes it use the XSDT.
  * For each table it maps the first page, reads Length from the header
  * and maps the rest, and in its MADT it knows record types 0 to 2
- * only (and acts on type 0 alone). Here the EBDA is searched first, as the
- * ACPI spec orders, every checksum and length is verified, a table
- * that fails is skipped by name, and the MADT parser (madt.c) knows
- * six record types and stops on a record that lies about its length.
+ * only (and acts on type 0 alone). Here the EBDA is searched first,
+ * as the ACPI spec lists it; every checksum and length is verified; a
+ * table that fails is skipped by name; and the MADT parser (madt.c)
+ * knows six record types and stops on a record that lies about its
+ * length.
+ *
+ * | | Redox 0.3.5 | here |
+ * |---|---|---|
+ * | RSDP in the EBDA | not searched | searched first |
+ * | RSDP checksums | none | 20 bytes; all of a revision 2 RSDP |
+ * | table Length | maps what it says | 36 to 4 MiB, else skipped |
+ * | MADT record types | 0, 1, 2 (acts on 0) | 0, 1, 2, 4, 5, 9 |
  *
  * ## Limits
  *

@@ -138,11 +138,11 @@
  * takes each enabled local APIC's id as the CPU's number, and names
  * the boot CPU by the low byte of its APIC ID register, which holds
  * the id in its top byte, so it always reads 0. With sparse ids, or a
- * boot CPU whose id is not 0, those numbers go wrong: a CPU number
- * that is really an APIC id indexes past the end of anything sized
- * for the CPU count, and a boot CPU taken for id 0 would be sent a
- * start-up message by itself. Here the index is a position, and the
- * boot CPU's id is looked up.
+ * boot CPU whose id is not 0, those numbers go wrong: per-CPU data
+ * set up for the numbers 0 to the CPU count misses every CPU whose id
+ * is larger, and a boot CPU taken for id 0 would send a start-up
+ * message to itself. Here the index is a position, and the boot CPU's
+ * id is looked up.
  */
 
 /* madt_load() carves the four arrays from one block, in this order. */
