@@ -9,8 +9,37 @@
  * chain, the checksums of the RSDP, the root tables and every table
  * they point at that the image holds. Seeds: QEMU's memory.bin
  * images and the hand-made chains of test_acpi.
+ *
+ * The map hook hands the walk a fresh copy of exactly the bytes it
+ * asked for, in its own allocation, so AddressSanitizer catches any
+ * read past what was mapped: the walk must read a table only through
+ * a mapping of its whole Length.
  */
 #include "fuzz.h"
+
+#define MAPS_MAX (2 * ACPI_ROOT_MAX + 8)
+static void *maps[MAPS_MAX];
+static size_t nmaps;
+
+static const void *exact_map(uint64_t phys, size_t size)
+{
+	const void *p = mem_map(phys, size);
+	void *copy;
+
+	if (p == NULL || nmaps == MAPS_MAX)
+		return NULL;
+	copy = malloc(size);
+	memcpy(copy, p, size);
+	maps[nmaps++] = copy;
+	return copy;
+}
+
+static void unmap_all(void)
+{
+	for (size_t i = 0; i < nmaps; i++)
+		free(maps[i]);
+	nmaps = 0;
+}
 
 /* Repair the table at phys, if the image holds its header and all of
  * its Length. */
@@ -90,8 +119,8 @@ static void walk(struct mem *m)
 					m->seg[0].phys, &r) != ACPI_OK)
 		return;
 	mem_use(m);
-	err = acpi_tables_load(&r, &(struct acpi_env){ mem_map, fuzz_alloc },
-			       &t);
+	err = acpi_tables_load(&r, &(struct acpi_env){ exact_map,
+						       fuzz_alloc }, &t);
 	FUZZ_CHECK(err >= ACPI_OK && err <= ACPI_E_FULL);
 	/* Every request to the map hook: a header first, never a range
 	 * that wraps or exceeds the limit. */
@@ -126,6 +155,7 @@ static void walk(struct mem *m)
 		fuzz_madt_bytes(apic->data, apic->hdr.length);
 	}
 	fuzz_free_all();
+	unmap_all();
 }
 
 void fuzz_chain(const uint8_t *data, size_t size)

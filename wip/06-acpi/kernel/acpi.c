@@ -43,35 +43,41 @@
  * small structure where a kernel can search for it, the *RSDP*
  * (*Root System Description Pointer*). It starts with the eight bytes
  * `RSD PTR ` and sits on a 16-byte boundary in one of two places: the
- * first KiB of the *EBDA* (the Extended BIOS Data Area, just below
- * 640 KiB; the BIOS Data Area's word at 0x40E holds its real-mode
- * segment, so its address is that word times 16) or the BIOS area
- * 0xE0000-0xFFFFF. The RSDP points at a *root table*, and the root
- * table points at all the others:
+ * first KiB of the *EBDA* (the Extended BIOS Data Area, a block of
+ * the BIOS's own data just below 640 KiB), or the BIOS area
+ * 0xE0000-0xFFFFF. The EBDA can move, so the BIOS notes where it is
+ * in its *BIOS Data Area* at 0x400: the 16-bit word at 0x40E holds
+ * the EBDA's real-mode segment, and a segment times 16 is an address.
+ * The RSDP points at a *root table*, and the root table points at all
+ * the others:
  *
- *     EBDA's first KiB, then 0xE0000-0xFFFFF, every 16 bytes:
- *     +---------------------------+
- *     | RSDP  "RSD PTR "          |  revision 0: 20 bytes,
- *     |   RsdtAddress (32 bits) --------------+  one checksum
- *     |   XsdtAddress (64 bits) ---+          |  revision 2+: 36 bytes,
- *     +---------------------------+|          |  a second checksum
- *                                  v          v
- *                      +--------------+ +--------------+
- *                      | XSDT         | | RSDT         |
- *                      | header       | | header       |
- *                      | 64-bit ptrs  | | 32-bit ptrs  |
- *                      +--------------+ +--------------+
- *                         the kernel reads one of them
- *                                  |
- *             +----------------+---+------------+-----------+
- *             v                v                v           v
- *       +-----------+   +-----------+   +-----------+   +------+
- *       | FACP      |   | APIC      |   | HPET      |   | ...  |
- *       | (FADT)    |   | (MADT)    |   | timer     |   |      |
- *       +-----------+   | records:  |   +-----------+   +------+
- *         |             | CPUs, I/O |
- *         v             | APICs ... |
- *       DSDT, FACS      +-----------+
+ *     searched: the EBDA's first KiB, then 0xE0000-0xFFFFF
+ *     +--------------------------+
+ *     | RSDP  "RSD PTR "         |
+ *     |  RsdtAddress (32-bit) ---------------------+
+ *     |  XsdtAddress (64-bit) ------+  (rev. 2+)   |
+ *     +--------------------------+  |              |
+ *                                   v              v
+ *                         +--------------+  +--------------+
+ *                         | XSDT         |  | RSDT         |
+ *                         | header       |  | header       |
+ *                         | 64-bit ptrs  |  | 32-bit ptrs  |
+ *                         +--------------+  +--------------+
+ *                                 |  the kernel uses one  |
+ *                                 +-----------+-----------+
+ *                                             |
+ *             +----------------+--------------+--+-------------+
+ *             v                v                 v             v
+ *       +-----------+    +-----------+    +-----------+    +-----+
+ *       | FACP      |    | APIC      |    | HPET      |    | ... |
+ *       | (FADT)    |    | (MADT)    |    | (timer)   |    |     |
+ *       +-----------+    | records:  |    +-----------+    +-----+
+ *             |          | CPUs, I/O |
+ *             v          | APICs ... |
+ *        DSDT, FACS      +-----------+
+ *
+ * A revision 0 RSDP is 20 bytes with one checksum; revision 2 and
+ * later add a Length, the XsdtAddress and a second checksum, 36 bytes.
  *
  * The RSDT (*Root System Description Table*) of ACPI 1.0 holds 32-bit
  * addresses. ACPI 2.0 added the XSDT (*Extended* SDT), the same list

@@ -553,6 +553,33 @@ static void small_table(struct tb *t, const char *sig)
 	tb_end(t);
 }
 
+/* An APIC table at 0x2000, and an RSDT at rsdt that lists it. */
+static void chain_one_table(uint64_t rsdt)
+{
+	struct tb r, a;
+
+	chain_start();
+	small_table(&a, "APIC");
+	chain_table(0x2000, &a);
+	tb_table(&r, "RSDT", 1);
+	tb_u32(&r, 0x2000);
+	tb_end(&r);
+	chain_table(rsdt, &r);
+}
+
+/* Make chain_rsdp a revision 0 or 2 RSDP and decode it into *r. */
+static int rsdp_v1_to(uint32_t rsdt, struct acpi_rsdp *r)
+{
+	tb_rsdp_v1(chain_rsdp, rsdt);
+	return acpi_rsdp_check(chain_rsdp, 20, 0xE0000, r);
+}
+
+static int rsdp_v2_to(uint32_t rsdt, uint64_t xsdt, struct acpi_rsdp *r)
+{
+	tb_rsdp_v2(chain_rsdp, rsdt, xsdt);
+	return acpi_rsdp_check(chain_rsdp, 36, 0xE0000, r);
+}
+
 static void chain_xsdt_preferred(void)
 {
 	struct tb x, r, a, b;
@@ -573,8 +600,7 @@ static void chain_xsdt_preferred(void)
 	tb_u32(&r, 0x7FFE2000);
 	tb_end(&r);
 	chain_table(0x7FFE3000, &r);
-	tb_rsdp_v2(chain_rsdp, 0x7FFE3000, 0x7FFE1000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v2_to(0x7FFE3000, 0x7FFE1000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(t.use_xsdt && t.xsdt.err == ACPI_OK && t.rsdt.phys == 0);
 	CHECK(t.count == 2);
@@ -610,8 +636,7 @@ static void chain_xsdt_bad_falls_back(void)
 	tb_u32(&r, 0x2000);
 	tb_end(&r);
 	chain_table(0x3000, &r);
-	tb_rsdp_v2(chain_rsdp, 0x3000, 0x1000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v2_to(0x3000, 0x1000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(!t.use_xsdt && t.xsdt.err == ACPI_E_CHECKSUM);
 	CHECK(t.xsdt.data == NULL && t.rsdt.err == ACPI_OK);
@@ -624,33 +649,23 @@ static void chain_xsdt_bad_falls_back(void)
 	alloc_reset();
 
 	/* An XSDT with no RSDT to fall back on: no tables at all. */
-	tb_rsdp_v2(chain_rsdp, 0, 0x1000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v2_to(0, 0x1000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_E_CHECKSUM);
 	CHECK(t.count == 0 && t.table == NULL);
 	/* An XSDT that is really an RSDT, say. */
-	tb_rsdp_v2(chain_rsdp, 0, 0x3000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v2_to(0, 0x3000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_E_SIGNATURE);
 	alloc_reset();
 }
 
 static void chain_rsdt_when_no_xsdt(void)
 {
-	struct tb r, a;
 	struct acpi_rsdp rsdp;
 	struct acpi_tables t;
 
-	chain_start();
-	small_table(&a, "APIC");
-	chain_table(0x2000, &a);
-	tb_table(&r, "RSDT", 1);
-	tb_u32(&r, 0x2000);
-	tb_end(&r);
-	chain_table(0x3000, &r);
+	chain_one_table(0x3000);
 	/* Revision 2 with XsdtAddress 0. */
-	tb_rsdp_v2(chain_rsdp, 0x3000, 0);
-	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v2_to(0x3000, 0, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(!t.use_xsdt && t.xsdt.phys == 0 && t.count == 1);
 	alloc_reset();
@@ -668,11 +683,9 @@ static void chain_rsdt_when_no_xsdt(void)
 	CHECK(!t.use_xsdt && t.xsdt.phys == 0 && t.count == 1);
 	alloc_reset();
 	/* No root table: RsdtAddress 0, or unmapped. */
-	tb_rsdp_v1(chain_rsdp, 0);
-	CHECK(acpi_rsdp_check(chain_rsdp, 20, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v1_to(0, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_E_NULL);
-	tb_rsdp_v1(chain_rsdp, 0x9000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 20, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v1_to(0x9000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_E_UNMAPPED);
 	CHECK(t.rsdt.err == ACPI_E_UNMAPPED && !t.rsdt.have_header);
 	alloc_reset();
@@ -730,8 +743,7 @@ static void chain_bad_tables_skipped(void)
 	tb_u32(&r, 0x7000);
 	tb_end(&r);
 	chain_table(0x1000, &r);
-	tb_rsdp_v1(chain_rsdp, 0x1000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 20, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v1_to(0x1000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(t.count == 8);
 	CHECK(t.table[1].err == ACPI_E_CHECKSUM && t.table[1].data == NULL);
@@ -751,19 +763,12 @@ static void chain_bad_tables_skipped(void)
 
 static void chain_no_memory(void)
 {
-	struct tb r, a;
+	struct tb r;
 	struct acpi_rsdp rsdp;
 	struct acpi_tables t;
 
-	chain_start();
-	small_table(&a, "APIC");
-	chain_table(0x2000, &a);
-	tb_table(&r, "RSDT", 1);
-	tb_u32(&r, 0x2000);
-	tb_end(&r);
-	chain_table(0x1000, &r);
-	tb_rsdp_v1(chain_rsdp, 0x1000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 20, 0xE0000, &rsdp) == ACPI_OK);
+	chain_one_table(0x1000);
+	CHECK(rsdp_v1_to(0x1000, &rsdp) == ACPI_OK);
 	alloc_fail = 1;
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_E_NO_MEMORY);
 	CHECK(t.count == 0 && t.table == NULL);
@@ -772,8 +777,7 @@ static void chain_no_memory(void)
 	tb_table(&r, "RSDT", 1);
 	tb_end(&r);
 	chain_table(0x8000, &r);
-	tb_rsdp_v1(chain_rsdp, 0x8000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 20, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v1_to(0x8000, &rsdp) == ACPI_OK);
 	alloc_fail = 1;
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(t.count == 0);
@@ -802,8 +806,7 @@ static void chain_address_wrap(void)
 	tb_u64(&x, 0xFFFFFFFFFFFFFFC0ull);
 	tb_end(&x);
 	chain_table(0x1000, &x);
-	tb_rsdp_v2(chain_rsdp, 0, 0x1000);
-	CHECK(acpi_rsdp_check(chain_rsdp, 36, 0xE0000, &rsdp) == ACPI_OK);
+	CHECK(rsdp_v2_to(0, 0x1000, &rsdp) == ACPI_OK);
 	CHECK(acpi_tables_load(&rsdp, &test_env, &t) == ACPI_OK);
 	CHECK(t.count == 3 && t.table[0].err == ACPI_E_UNMAPPED);
 	CHECK(t.table[1].err == ACPI_E_UNMAPPED);
