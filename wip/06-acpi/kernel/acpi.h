@@ -214,9 +214,10 @@ const struct acpi_table *acpi_table_find(const struct acpi_tables *t,
 typedef int (*acpi_print_fn)(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
-/* Print the RSDP line, one line per rejected RSDP candidate summary,
- * one line per root table tried and one per listed table: signature,
- * address, length, revision, OEM ids, or why it was skipped. */
+/* Print one line for the RSDP, one more if the search rejected
+ * candidates, one per root table tried and one per listed table:
+ * signature, address, length, revision and OEM ids, or why the table
+ * was skipped. */
 void acpi_print_tables(const struct acpi_tables *t, acpi_print_fn print);
 
 /* Copy an ACPI text field of n bytes into out (n + 1 bytes) for

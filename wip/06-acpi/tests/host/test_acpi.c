@@ -233,6 +233,16 @@ static void rsdp_search_skips_bad(void)
 	CHECKF(r.rejected == 2, "%u rejected", r.rejected);
 	CHECK(r.rejected_phys == 0xF0010 &&
 	      r.rejected_err == ACPI_E_CHECKSUM);
+	{
+		struct acpi_tables t = { .rsdp = r };
+
+		out_reset();
+		acpi_print_tables(&t, collect);
+		CHECKF(strcmp(out, "ACPI: RSDP 0x000f0100 rev 0 TESTER -> "
+			      "RSDT 0x00003333\nACPI: skipped 2 RSDP "
+			      "candidate(s), the first at 0x000f0010: bad "
+			      "checksum\n") == 0, "%s", out);
+	}
 }
 
 /* ---- Headers and whole tables ---- */
