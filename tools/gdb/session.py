@@ -27,9 +27,50 @@ import json
 import os
 import re
 import signal
+import tempfile
 import threading
 
 import gdb
+
+
+LOG = tempfile.NamedTemporaryFile(prefix="gdb-session-", suffix=".log")
+
+
+STOPS = []
+SIGNALS = {"SIGINT": "Interrupt", "SIGTRAP": "Trace/breakpoint trap"}
+
+
+def on_stop(event):
+    """What gdb prints when the guest stops, which neither `to_string`
+    nor gdb's logging captures in batch mode: rebuilt from the event and
+    the frame, as gdb prints them."""
+    frame = gdb.execute("frame", to_string=True).split("\n")
+    where = frame[0].split("  ", 1)[-1]
+    if isinstance(event, gdb.BreakpointEvent):
+        head = "Breakpoint %d, %s" % (event.breakpoints[0].number, where)
+    elif isinstance(event, gdb.SignalEvent):
+        sig = event.stop_signal
+        head = "Program received signal %s, %s.\n%s" % (
+            sig, SIGNALS.get(sig, sig), where)
+    else:
+        head = where
+    STOPS.append("\n" + head + "\n" + "\n".join(frame[1:]))
+
+
+gdb.events.stop.connect(on_stop)
+
+
+def capture(cmd):
+    """Run a command and return all it printed."""
+    for c in ("file " + LOG.name, "overwrite on", "redirect on",
+              "enabled on"):
+        gdb.execute("set logging " + c)
+    del STOPS[:]
+    try:
+        gdb.execute(cmd)
+    finally:
+        gdb.execute("set logging enabled off")
+    return open(LOG.name).read() + "".join(STOPS)
 
 
 class Session:
@@ -67,7 +108,7 @@ class Session:
         timer = threading.Timer(2 if ctrl_c else 30, interrupt)
         timer.start()
         try:
-            out, err = gdb.execute(cmd, to_string=True), None
+            out, err = capture(cmd), None
         except gdb.error as e:
             out, err = "", str(e)
         finally:
