@@ -92,8 +92,8 @@ $(B)/stage2.bin: boot/stage2.asm $(wildcard boot/*.inc) $(B)/bootinfo.inc \
 		$(B)/flags
 	$(NASM) -f bin -I boot/ -I $(B)/ -l $(B)/stage2.lst $(MAP) -o $@ $<
 
-STAGE2_ADDR = $(shell sed -n 's/^%define STAGE2_ADDR \(0x[0-9A-Fa-f]*\).*/\1/p' \
-	$(B)/bootinfo.inc)
+STAGE2_ADDR = $(shell sed -n \
+	's/^%define STAGE2_ADDR \(0x[0-9A-Fa-f]*\).*/\1/p' $(B)/bootinfo.inc)
 $(B)/boot.elf: $(B)/stage1.bin $(B)/stage2.bin $(TOOLS)/bootsyms
 	$(TOOLS)/bootsyms $@ stage1 0x7c00 $(B)/stage1.bin $(B)/stage1.map \
 		stage2 $(STAGE2_ADDR) $(B)/stage2.bin $(B)/stage2.map

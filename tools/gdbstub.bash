@@ -28,7 +28,10 @@ listening() {
 		sed -n 's/.*socket:\[\([0-9]*\)\]$/\1/p' | tr '\n' ' ')
 	[ -n "$inodes" ] || return 1
 	awk -v port="$(printf ':%04X' "$2")" -v inodes="$inodes" '
-		BEGIN { n = split(inodes, a, " "); for (i = 1; i <= n; i++) s[a[i]] }
+		BEGIN {
+			n = split(inodes, a, " ")
+			for (i = 1; i <= n; i++) s[a[i]]
+		}
 		substr($2, length($2) - 4) == port && $4 == "0A" && ($10 in s) {
 			found = 1
 		}
@@ -46,7 +49,8 @@ start_gdbstub() {
 	qemu_pid=$!
 	for i in $(seq 200); do
 		listening "$qemu_pid" "$port" && return 0
-		kill -0 "$qemu_pid" 2>/dev/null || { wait "$qemu_pid"; return 1; }
+		kill -0 "$qemu_pid" 2>/dev/null ||
+			{ wait "$qemu_pid"; return 1; }
 		sleep 0.1
 	done
 	kill "$qemu_pid" 2>/dev/null
