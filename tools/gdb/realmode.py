@@ -41,14 +41,6 @@ def cpu_state():
     return int(cs.group(1), 16) + int(ip.group(1), 16), bits
 
 
-def label(addr):
-    out = gdb.execute("info symbol 0x%x" % addr, to_string=True)
-    m = re.match(r"(\S+)(?: \+ (\d+))? in section", out)
-    if not m:
-        return ""
-    return "<%s+%d>" % (m.group(1), int(m.group(2) or 0))
-
-
 def disassemble(addr, bits, count):
     mem = bytes(gdb.selected_inferior().read_memory(addr, 16 * count))
     machine = {16: "i8086", 32: "i386", 64: "i386:x86-64"}[bits]
@@ -71,8 +63,9 @@ def show(count):
     addr, bits = cpu_state()
     print("%d-bit code:" % bits)
     for i, (a, text) in enumerate(disassemble(addr, bits, count)):
-        print("%s 0x%05x %-22s %s" % ("=>" if i == 0 else "  ", a,
-                                       label(a), text))
+        # "0x7c05 <start.cs_ok+3>": the address with its label
+        print("%s %-30s %s" % ("=>" if i == 0 else "  ",
+                               gdb.format_address(a), text))
 
 
 class RDis(gdb.Command):
