@@ -11,7 +11,7 @@
 ##     GDBCHECK END                                   the session finished
 ##
 ## A line `^C` in the printed output of a command means "press Ctrl-C":
-## 2 seconds after the command starts, the runner sends gdb a SIGINT,
+## 5 seconds after the command starts, the runner sends gdb a SIGINT,
 ## which is what the terminal does, and gdb stops the guest. Any other
 ## command that runs longer than 30 s is stopped the same way and fails.
 ##
@@ -105,7 +105,7 @@ class Session:
         def interrupt():
             fired.append(True)
             os.kill(os.getpid(), signal.SIGINT)
-        timer = threading.Timer(2 if ctrl_c else 30, interrupt)
+        timer = threading.Timer(5 if ctrl_c else 30, interrupt)
         timer.start()
         try:
             out, err = capture(cmd), None
