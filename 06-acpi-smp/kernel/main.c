@@ -1,0 +1,118 @@
+/*
+ * main.c: kmain, the kernel's C entry point, called by entry.asm. It
+ * brings the subsystems up one per line, in order, and then either runs
+ * the test scenario the test runner asked for or halts.
+ */
+#include "bootinfo.h"
+#include "console.h"
+#include "frame.h"
+#include "gdt.h"
+#include "heap.h"
+#include "idt.h"
+#include "ktest.h"
+#include "kprintf.h"
+#include "memmap.h"
+#include "panic.h"
+#include "string.h"
+#include "vm.h"
+#include <stddef.h>
+
+/**
+ * # The kernel's main line
+ *
+ * Chapter 01 brought the kernel from the boot record to the memory
+ * map; chapter 02 adds the two lines after it that matter most: a frame
+ * allocator over the sanitised map, and the kernel's own page tables.
+ * Chapter 03 adds descriptor tables, so that from then on every
+ * exception is reported instead of resetting the machine. Chapter 04
+ * replaces the frame allocator with one that frees and merges. It gets
+ * only the first 1 GiB before vm_init(), because vm_init() fills its
+ * new tables through the bootloader's map of that gigabyte, and the
+ * rest after it (frame_setup.c). Chapter 05 adds the kernel heap, as
+ * soon as there are frames and page tables to build it from: from then
+ * on the kernel can kmalloc() (heap.c).
+ *
+ * ## From the boot record to the memory map
+ *
+ * By the time `kmain` runs, the bootloader has done the hard part: the
+ * CPU is in 64-bit long mode, paging is on, the kernel's segments are
+ * where the ELF file asked, `.bss` is zero, and RDI points at the boot
+ * record. `kmain` takes it from there.
+ *
+ * The very first thing it does is check that `.bss` really is zero,
+ * *before* any code writes to a zero-initialised variable: C promises
+ * that such variables start at zero, and here it is the loader that
+ * keeps that promise (`zero_high` in `boot/elf.inc`). The result is kept
+ * in a variable that lives in `.data`, so recording it does not disturb
+ * what is being checked; the `bss_is_zero` self-test reports it.
+ */
+struct boot_info boot_record;
+long bss_nonzero_at __attribute__((section(".data"))) = -2;
+
+extern char __bss_start[], __bss_end[];
+
+/* Offset of the first non-zero byte of .bss, or -1 if all are zero. */
+static long bss_scan(void)
+{
+	for (char *p = __bss_start; p < __bss_end; p++)
+		if (*p)
+			return p - __bss_start;
+	return -1;
+}
+
+/* The NASM side reads the record through the BI_* offsets in bootinfo.h;
+ * the compiler proves here that they match the C struct. */
+_Static_assert(offsetof(struct boot_info, kernel_entry) == BI_KERNEL_ENTRY,
+	       "BI_KERNEL_ENTRY");
+_Static_assert(offsetof(struct boot_info, e820_count) == BI_E820_COUNT,
+	       "BI_E820_COUNT");
+_Static_assert(offsetof(struct boot_info, flags) == BI_FLAGS, "BI_FLAGS");
+_Static_assert(offsetof(struct boot_info, boot_drive) == BI_BOOT_DRIVE,
+	       "BI_BOOT_DRIVE");
+_Static_assert(sizeof(struct boot_info) == BI_SIZE, "BI_SIZE");
+
+/* Copy the boot record into the kernel and check that it is one. */
+static void boot_record_load(uint64_t phys)
+{
+	const struct boot_info *bi = phys_to_virt(phys);
+
+	if (bi->magic != BOOTINFO_MAGIC || bi->version != BOOTINFO_VERSION)
+		panic("no valid boot record at %lx (magic %x, version %u)",
+		      (unsigned long)phys, bi->magic, bi->version);
+	boot_record = *bi;
+}
+
+void kmain(uint64_t boot_info_phys)
+{
+	const char *scenario;
+
+	bss_nonzero_at = bss_scan();          /* before .bss is written */
+	console_init();                       /* serial port and screen */
+	kprintf("kernel: running at %p, boot record at %lx\n",
+		(void *)kmain, (unsigned long)boot_info_phys);
+	boot_record_load(boot_info_phys);
+	memmap_init(&boot_record);            /* print and sanitise E820 */
+	kprintf("Kernel: %lX:%lX\n", (unsigned long)boot_record.kernel_start,
+		(unsigned long)boot_record.kernel_end);
+	kprintf("Stack: %lX:%lX\n",
+		(unsigned long)phys_to_virt(boot_record.stack_base),
+		(unsigned long)phys_to_virt(boot_record.stack_base +
+					    boot_record.stack_size));
+	frame_setup_low();                    /* buddy frames below 1 GiB */
+	vm_init(&boot_record);                /* own page tables, W^X */
+	frame_setup_high();                   /* and the RAM above 1 GiB */
+	heap_setup();                         /* kmalloc: 1 MiB mapped */
+	vm_print_layout();
+	gdt_init(&cpu0_tables);               /* segments, TSS, IST stacks */
+	idt_init();                           /* exceptions get reported */
+	kprintf("Frames: %lu free, %lu used\n",
+		(unsigned long)frame_free_count(),
+		(unsigned long)frame_used_count());
+
+	scenario = ktest_scenario_name();     /* set by the test runner */
+	if (scenario)
+		ktest_run_scenario(scenario);
+	kprintf("Boot complete; halting. (In a terminal, Ctrl-A X quits "
+		"QEMU.)\n");
+	halt_forever();
+}
