@@ -6,6 +6,7 @@
  */
 #include "bootinfo.h"
 #include "frame.h"
+#include "fwmap.h"
 #include "kprintf.h"
 #include "ktest.h"
 #include "memmap.h"
@@ -170,7 +171,9 @@ static int bitmap_alloc(struct scratch *b)
 /* Mark the table at `table` (level 4: the PML4) and every table below
  * it busy, and the frames of 4 KiB pages mapped outside the direct map
  * (kernel stacks). The direct map covers all RAM, so its pages say
- * nothing about which frames are in use. */
+ * nothing about which frames are in use; nor does the firmware window
+ * (chapter 06), whose pages are firmware's and devices', not RAM the
+ * allocator hands out. */
 static void mark_tables(struct scratch *busy, uint64_t table, int level,
 			uint64_t va_base)
 {
@@ -186,7 +189,8 @@ static void mark_tables(struct scratch *busy, uint64_t table, int level,
 		if (!(e[i] & PTE_P))
 			continue;
 		if (level == 1) {
-			if (va < KERNEL_WINDOW || va >= DIRECT_MAP_END)
+			if ((va < KERNEL_WINDOW || va >= DIRECT_MAP_END) &&
+			    fw_region_name(va) == NULL)
 				set_bit(busy, e[i] & PTE_ADDR);
 		} else if (!(e[i] & PTE_PS)) {
 			mark_tables(busy, e[i] & PTE_ADDR, level - 1, va);

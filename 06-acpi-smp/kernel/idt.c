@@ -27,7 +27,9 @@
  *
  * The handlers are the stubs in `isr.asm`, one per vector, which
  * `isr_stubs` lists in vector order. Vectors 0-31 are the CPU's
- * exceptions, 0x20-0x2F the PIC's lines. The breakpoint gate (#BP, 3)
+ * exceptions, 0x20-0x2F the PIC's lines, 0xF0-0xFF the local APIC's
+ * (lapic.c); every other vector has a gate too, so that an unexpected
+ * one is reported by its number. The breakpoint gate (#BP, 3)
  * has DPL 3, so that a debugger can later put `int3` in user code. The
  * double fault, NMI and machine check gates use IST stacks, because
  * they may strike when the current stack cannot be trusted.
@@ -36,7 +38,7 @@
  * IST. The table here is global too, since all CPUs handle vectors the
  * same way; only the GDT and TSS are per CPU.
  */
-#define IDT_VECTORS 48
+#define IDT_VECTORS 256
 #define GATE_INTERRUPT 0xE
 #define GATE_PRESENT 0x80
 
@@ -79,14 +81,11 @@ void idt_init(void)
 	gate_set(18, isr_stubs[18], IST_MACHINE_CHECK, 0); /* #MC */
 	pic_init();
 	idt_load();
-	kprintf("IDT: %d gates: exceptions 0-31, PIC 0x20-0x2F (all masked)\n",
-		IDT_VECTORS);
+	kprintf("IDT: %d gates: exceptions 0-31, PIC 0x20-0x2F (all masked), "
+		"local APIC 0xF0-0xFF\n", IDT_VECTORS);
 }
 
-/* lidt takes the table's size minus one and its address. The gates
- * past vector 47 are all zero: type 0 is no valid 64-bit gate, so
- * raising one of those vectors gives a #GP whose error code names it.
- * (A valid gate with P = 0 would give #NP, vector 11, instead.) */
+/* lidt takes the table's size minus one and its address. */
 void idt_load(void)
 {
 	struct table_register idtr = { sizeof idt - 1, (uint64_t)idt };

@@ -27,6 +27,10 @@
 ;; 5 + 1 + 1 + 15 = 22 eight-byte values, 176 bytes, a multiple of 16.
 ;; On return, `isr_common` pops the registers, drops vector and error
 ;; code, and executes `iretq`.
+;;
+;; There is a stub for each of the 256 vectors (chapter 03 had 48): the
+;; local APIC's interrupts live at the top, 0xF0-0xFF, and any vector
+;; that arrives unexpectedly is reported by its number.
 
 bits 64
 default rel
@@ -51,7 +55,7 @@ isr_%1:
 %endmacro
 
 %assign v 0
-%rep 48
+%rep 256
 %if v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30
         stub_error v
 %else
@@ -102,7 +106,7 @@ section .rodata
 align 8
 isr_stubs:
 %assign v 0
-%rep 48
+%rep 256
         dq      isr_ %+ v
 %assign v v + 1
 %endrep

@@ -3,7 +3,9 @@
  * brings the subsystems up one per line, in order, and then either runs
  * the test scenario the test runner asked for or halts.
  */
+#include "acpi_setup.h"
 #include "bootinfo.h"
+#include "clock.h"
 #include "console.h"
 #include "frame.h"
 #include "gdt.h"
@@ -11,8 +13,10 @@
 #include "idt.h"
 #include "ktest.h"
 #include "kprintf.h"
+#include "lapic.h"
 #include "memmap.h"
 #include "panic.h"
+#include "percpu.h"
 #include "string.h"
 #include "vm.h"
 #include <stddef.h>
@@ -30,7 +34,10 @@
  * new tables through the bootloader's map of that gigabyte, and the
  * rest after it (frame_setup.c). Chapter 05 adds the kernel heap, as
  * soon as there are frames and page tables to build it from: from then
- * on the kernel can kmalloc() (heap.c).
+ * on the kernel can kmalloc() (heap.c). Chapter 06 gives the boot CPU
+ * its per-CPU data from the first line on (percpu.c), then reads the
+ * firmware's ACPI tables, sets up the local APIC, lists the CPUs and
+ * calibrates a clock (lapic.c, acpi_setup.c, clock.c).
  *
  * ## From the boot record to the memory map
  *
@@ -87,6 +94,7 @@ void kmain(uint64_t boot_info_phys)
 	const char *scenario;
 
 	bss_nonzero_at = bss_scan();          /* before .bss is written */
+	percpu_install(&cpu_boot);            /* this_cpu(), for locks */
 	console_init();                       /* serial port and screen */
 	kprintf("kernel: running at %p, boot record at %lx\n",
 		(void *)kmain, (unsigned long)boot_info_phys);
@@ -102,9 +110,14 @@ void kmain(uint64_t boot_info_phys)
 	vm_init(&boot_record);                /* own page tables, W^X */
 	frame_setup_high();                   /* and the RAM above 1 GiB */
 	heap_setup();                         /* kmalloc: 1 MiB mapped */
-	vm_print_layout();
 	gdt_init(&cpu0_tables);               /* segments, TSS, IST stacks */
+	percpu_install(&cpu_boot);            /* again: gdt_load cleared it */
 	idt_init();                           /* exceptions get reported */
+	lapic_setup();                        /* the boot CPU's local APIC */
+	acpi_setup();                         /* ACPI tables, the MADT */
+	percpu_setup();                       /* a struct cpu for each CPU */
+	clock_setup();                        /* TSC, LAPIC timer measured */
+	vm_print_layout();
 	kprintf("Frames: %lu free, %lu used\n",
 		(unsigned long)frame_free_count(),
 		(unsigned long)frame_used_count());

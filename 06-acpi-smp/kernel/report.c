@@ -9,6 +9,7 @@
 #include "ksyms.h"
 #include "paging.h"
 #include "panic.h"
+#include "percpu.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -23,8 +24,8 @@
  *    level of the current page tables says about it. That answers "was
  *    the page missing, or was it there with the wrong permissions?"
  *    without a debugger.
- * 3. Where: RIP as function+offset, the stack pointer, and whether the
- *    handler is running on one of the IST stacks.
+ * 3. Where: RIP as function+offset, the stack pointer, whether the
+ *    handler is running on one of the IST stacks, and on which CPU.
  * 4. All general registers, CR0, CR3 and CR4, as the CPU had them.
  * 5. A backtrace: the chain of saved frame pointers. The kernel is
  *    built with `-fno-omit-frame-pointer`, so each function's frame
@@ -177,7 +178,8 @@ _Noreturn void trap_report(const struct trap_frame *f)
 	static int reporting;
 	char sym[64];
 	uint64_t here = (uint64_t)__builtin_frame_address(0);
-	int ist = ist_of_stack(&cpu0_tables, here);
+	struct cpu *c = this_cpu();
+	int ist = ist_of_stack(c->tables, here);
 
 	if (reporting++) {
 		kprintf("\nEXCEPTION %lu while reporting an exception\n",
@@ -186,7 +188,7 @@ _Noreturn void trap_report(const struct trap_frame *f)
 	}
 	kprintf("\nEXCEPTION %lu: %s, error code 0x%lx\n",
 		(unsigned long)f->vector,
-		f->vector < 32 ? names[f->vector] : "unexpected interrupt",
+		f->vector < 32 ? names[f->vector] : trap_vector_name(f->vector),
 		(unsigned long)f->error);
 	if (f->vector == T_PAGE_FAULT) {
 		uint64_t cr2 = read_cr2();
@@ -205,8 +207,10 @@ _Noreturn void trap_report(const struct trap_frame *f)
 		kprintf("  (a double fault's saved rip is not reliable)\n");
 	if (ist)
 		kprintf("  handler running on IST%d stack %016lx-%016lx\n", ist,
-			(unsigned long)cpu0_tables.ist_bottom[ist],
-			(unsigned long)cpu0_tables.ist_top[ist]);
+			(unsigned long)c->tables->ist_bottom[ist],
+			(unsigned long)c->tables->ist_top[ist]);
+	kprintf("  on CPU %u (APIC id %u), GS base %016lx\n", c->index,
+		c->apic_id, (unsigned long)rdmsr(MSR_IA32_GS_BASE));
 	registers(f);
 	backtrace(f);
 	kprintf("halting\n");

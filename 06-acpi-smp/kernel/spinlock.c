@@ -3,8 +3,10 @@
  * chapter, written so that chapter 06 changes only their inside.
  */
 #include "spinlock.h"
+#include "intr.h"
 #include "ksyms.h"
 #include "panic.h"
+#include "percpu.h"
 #include "x86.h"
 
 /**
@@ -27,9 +29,9 @@
  * outermost lock may decide whether interrupts come back on, so the
  * interrupt flag is saved when the first lock is taken and restored
  * when the last one is released, with a count of the locks held in
- * between. That state belongs to the CPU, not to a lock. In this
- * chapter there is one CPU and it is a global variable; chapter 06
- * moves it into each CPU's `struct cpu`.
+ * between. That state belongs to the CPU, not to a lock: it lives in
+ * each CPU's `struct cpu` (percpu.c), which `this_cpu()` finds through
+ * the GS base. (In chapter 05, with one CPU, it was a global.)
  *
  * ## Mistakes it catches
  *
@@ -70,33 +72,10 @@
  * loop tells the CPU it is spinning. With one CPU the loop never spins:
  * a taken lock is always this CPU's own, which is the panic above.
  */
-#define RFLAGS_IF (1ull << 9)    /* RFLAGS.IF: interrupts enabled */
-
-/* This CPU's lock state. One CPU in this chapter: a global. */
-static struct {
-	unsigned depth;    /* locks held */
-	unsigned preempt;  /* preempt count */
-	bool irq_on;       /* IF before the outermost lock was taken */
-} lock_cpu;
-
-/* This CPU's index. There is one until chapter 06. */
+/* This CPU's index (percpu.h). */
 static int this_cpu_index(void)
 {
-	return 0;
-}
-
-static uint64_t read_rflags(void)
-{
-	uint64_t flags;
-
-	__asm__ volatile("pushfq; popq %0" : "=r"(flags) : : "memory");
-	return flags;
-}
-
-/* STI: interrupts on (x86.h has cli()). */
-static void sti(void)
-{
-	__asm__ volatile("sti" : : : "memory");
+	return (int)this_cpu()->index;
 }
 
 /* "spinlock 'heap' taken twice by f+0x1c; CPU 0 holds it since
@@ -123,11 +102,13 @@ void spin_lock(struct spinlock *l)
 {
 	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
 	bool was_on = read_rflags() & RFLAGS_IF;
+	struct cpu *c;
 
 	cli();
-	if (lock_cpu.depth++ == 0)
-		lock_cpu.irq_on = was_on;
-	lock_cpu.preempt++;
+	c = this_cpu();
+	if (c->lock_depth++ == 0)
+		c->irq_on = was_on;
+	c->preempt++;
 	if (spin_held(l))
 		lock_panic(l, "taken twice", caller);
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
@@ -139,23 +120,25 @@ void spin_lock(struct spinlock *l)
 
 void spin_unlock(struct spinlock *l)
 {
+	struct cpu *c = this_cpu();
+
 	if (!spin_held(l))
 		lock_panic(l, "released",
 			   (uintptr_t)__builtin_return_address(0));
 	l->cpu = -1;
 	l->caller = 0;
 	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
-	lock_cpu.preempt--;
-	if (--lock_cpu.depth == 0 && lock_cpu.irq_on)
+	c->preempt--;
+	if (--c->lock_depth == 0 && c->irq_on)
 		sti();
 }
 
 unsigned spin_depth(void)
 {
-	return lock_cpu.depth;
+	return this_cpu()->lock_depth;
 }
 
 unsigned preempt_count(void)
 {
-	return lock_cpu.preempt;
+	return this_cpu()->preempt;
 }

@@ -6,6 +6,8 @@
 #include "trap.h"
 #include "kprintf.h"
 #include "ksyms.h"
+#include "lapic.h"
+#include "percpu.h"
 #include "pic.h"
 
 /**
@@ -16,13 +18,20 @@
  * handler that returns can resume the interrupted code exactly where it
  * stopped, or somewhere else (chapter 08 switches threads this way).
  *
- * For now three kinds of events are expected:
+ * Before anything else, `percpu_trap_enter` checks that the GS base is
+ * this CPU's `struct cpu` (percpu.c), and counts the trap as one more
+ * level of nesting; every way out of the dispatcher undoes that.
+ *
+ * Four kinds of events are expected:
  *
  * - `int3` (#BP, vector 3), the breakpoint instruction: we say where it
  *   was and return. The CPU pushed the address of the *next*
  *   instruction, so execution simply continues.
  * - Spurious interrupts from the masked PIC on IRQ 7 and 15 (vectors
  *   0x27 and 0x2F, see pic.c): counted and ignored.
+ * - A vector with a *handler*, installed with `trap_set_handler`: from
+ *   chapter 06 on, the local APIC's timer, error and spurious
+ *   interrupts (lapic.c), and whatever the tests install.
  * - Nothing else. Every other exception is a bug in the kernel, and
  *   `trap_report` (report.c) prints everything we know about it and
  *   stops the machine. Redox 0.3.5 treats a kernel fault like a fault in
@@ -33,28 +42,55 @@
  * gates are interrupt gates).
  */
 static uint64_t counts[256];
+static trap_handler handlers[256];
+
+trap_handler trap_set_handler(int vector, trap_handler h)
+{
+	trap_handler old = handlers[vector & 0xFF];
+
+	handlers[vector & 0xFF] = h;
+	return old;
+}
 
 void trap_dispatch(struct trap_frame *f)
 {
 	int irq = (int)f->vector - PIC_VECTOR_BASE;
 
+	percpu_trap_enter(f->vector);
 	counts[f->vector & 0xFF]++;
-	if (f->vector == T_BREAKPOINT) {
+	if (handlers[f->vector & 0xFF]) {
+		handlers[f->vector & 0xFF](f);
+	} else if (f->vector == T_BREAKPOINT) {
 		char where[64];
 
 		ksym_format(f->rip - 1, where, sizeof where);
 		kprintf("trap: breakpoint (int3) at %s; continuing\n", where);
-		return;
-	}
-	if (irq >= 0 && irq < 16 && pic_irq_is_spurious(irq)) {
+	} else if (irq >= 0 && irq < 16 && pic_irq_is_spurious(irq)) {
 		kprintf("trap: spurious IRQ %d ignored\n", irq);
-		return;
+	} else {
+		trap_report(f);
 	}
-	trap_report(f);
+	percpu_trap_exit();
 }
 
-/* How many times `vector` has arrived since boot. */
+/* How many times `vector` has arrived since boot, on any CPU. (Not
+ * exact once several CPUs take interrupts: the counts are not atomic.
+ * The tests read them on one CPU.) */
 uint64_t trap_count(int vector)
 {
 	return counts[vector & 0xFF];
+}
+
+/* A name for every vector above the exceptions, for the report. */
+const char *trap_vector_name(uint64_t vector)
+{
+	if (vector >= PIC_VECTOR_BASE && vector < PIC_VECTOR_BASE + 16)
+		return "8259 PIC line (IRQ = vector - 0x20)";
+	switch (vector) {
+	case VEC_LAPIC_TIMER: return "local APIC timer";
+	case VEC_IPI_TEST:    return "test IPI";
+	case VEC_LAPIC_ERROR: return "local APIC error";
+	case VEC_SPURIOUS:    return "local APIC spurious";
+	default:              return "unexpected interrupt";
+	}
 }

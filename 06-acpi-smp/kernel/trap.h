@@ -26,6 +26,16 @@ struct trap_frame {
 void trap_dispatch(struct trap_frame *f);
 uint64_t trap_count(int vector);
 
+/* A handler for one vector: it gets the frame, returns when the event
+ * is dealt with (sending the local APIC's EOI itself, if it needs
+ * one). NULL removes it. Vectors without a handler are reported.
+ * Returns the handler it replaces. */
+typedef void (*trap_handler)(struct trap_frame *f);
+trap_handler trap_set_handler(int vector, trap_handler h);
+
+/* "#PF page fault", "PIC IRQ 7", "local APIC timer", ... */
+const char *trap_vector_name(uint64_t vector);
+
 /* report.c: the full report for an exception nobody handles. */
 _Noreturn void trap_report(const struct trap_frame *f);
 

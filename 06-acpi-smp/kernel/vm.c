@@ -5,6 +5,7 @@
  */
 #include "vm.h"
 #include "frame.h"
+#include "fwmap.h"
 #include "heap.h"
 #include "kprintf.h"
 #include "memmap.h"
@@ -33,6 +34,7 @@
  * | VGA text buffer     | KERNEL_WINDOW + 0xB8000   | read, write, WC   |
  * | all other RAM       | KERNEL_WINDOW + physical  | read, write       |
  * | kernel heap (05)    | HEAP_BASE, pages of heap.c | read, write      |
+ * | firmware window (06)| FW_AREA, see fwmap.c      | tables r, devices rw UC |
  *
  * (WC: write-combining, see pat.c. For a text screen of 2-byte cells
  * it gains nothing, and scrolling reads are slower uncached; it is here
@@ -236,6 +238,8 @@ static uint64_t table_frames;
 
 static const char *region_name(uint64_t va, uint64_t pa)
 {
+	if (fw_region_name(va))
+		return fw_region_name(va);
 	if (in(va, HEAP_BASE, HEAP_DESC_BASE))
 		return "kernel heap";
 	if (in(va, HEAP_DESC_BASE, HEAP_DESC_BASE + HEAP_WINDOW / 256))

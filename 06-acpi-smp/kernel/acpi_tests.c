@@ -1,0 +1,79 @@
+/*
+ * acpi_tests.c: self-tests of ACPI in the running kernel: the tables
+ * were found, checked and mapped as fwmap.c promises, and the MADT's
+ * CPUs are the CPUs QEMU was told to make.
+ */
+#include "acpi_setup.h"
+#include "fwmap.h"
+#include "ktest.h"
+#include "lapic.h"
+#include "paging.h"
+#include "vm.h"
+#include "x86.h"
+
+/* The MADT and the FADT are there and checked, every table's pages
+ * are mapped read-only and no-execute, and the local APIC's page
+ * read-write and uncached (PCD and PWT: PAT entry 3). */
+SELFTEST(acpi_tables_mapped_as_promised)
+{
+	const struct acpi_table *t[2] = { acpi_find("APIC"),
+					  acpi_find("FACP") };
+	struct page_info pi;
+
+	for (int i = 0; i < 2; i++) {
+		uint64_t va;
+
+		if (t[i] == NULL)
+			return i ? "no FADT" : "no MADT";
+		va = (uint64_t)t[i]->data;
+		if (va != FW_TABLES + t[i]->phys)
+			return ktest_why("table at %lx, not in the window",
+					 (unsigned long)va);
+		if (page_translate(kernel_pml4, va, &pi) != 0 ||
+		    (pi.flags & PTE_W) || !(pi.flags & PTE_NX))
+			return ktest_why("table page flags %lx",
+					 (unsigned long)pi.flags);
+	}
+	if (page_translate(kernel_pml4, FW_MMIO + lapic_base(), &pi) != 0 ||
+	    !(pi.flags & PTE_W) || !(pi.flags & PTE_NX) ||
+	    (pi.flags & (PTE_PCD | PTE_PWT | PTE_PAT)) != (PTE_PCD | PTE_PWT))
+		return ktest_why("LAPIC page flags %lx",
+				 (unsigned long)pi.flags);
+	return NULL;
+}
+
+/* A device range that is RAM is refused: it would alias write-back
+ * memory with an uncached mapping. */
+SELFTEST(fwmap_refuses_ram_as_mmio)
+{
+	if (fw_map_mmio(0x100000, 4096) != NULL)
+		return "mapped the kernel's own frames uncached";
+	return NULL;
+}
+
+/* fw_cfg (QEMU's configuration interface) keys 0x05 and 0x0F: the
+ * number of CPUs QEMU starts with and the most it can have, from
+ * -smp N,maxcpus=M. Port 0x510 selects, 0x511 reads a byte. */
+static uint16_t fwcfg_u16(uint16_t key)
+{
+	uint16_t v;
+
+	outw(0x510, key);
+	v = inb(0x511);
+	return v | (uint16_t)(inb(0x511) << 8);
+}
+
+/* The MADT lists, as enabled, the CPUs QEMU was told to start, and in
+ * all as many as it may ever have. */
+SELFTEST(madt_matches_what_qemu_was_given)
+{
+	const struct madt *m = acpi_madt();
+	unsigned boot = fwcfg_u16(0x05), max = fwcfg_u16(0x0F);
+
+	if (m == NULL)
+		return "no MADT";
+	if (m->nenabled != boot || m->ncpu != max)
+		return ktest_why("MADT: %zu enabled of %zu; QEMU: %u of %u",
+				 m->nenabled, m->ncpu, boot, max);
+	return NULL;
+}
