@@ -4,8 +4,8 @@
  * window, and keeps what they found.
  */
 #include "acpi_setup.h"
+#include "boot_alloc.h"
 #include "fwmap.h"
-#include "heap.h"
 #include "kprintf.h"
 #include "lapic.h"
 
@@ -16,8 +16,7 @@
  * calls a *map hook* for every range it wants to read, and an
  * *allocation hook* for its two arrays. Here the map hook is
  * fw_map_table(), which maps the range read-only in the firmware
- * window (fwmap.c) and returns its address there, and the allocation
- * hook is kmalloc(). The walk maps each table's 36-byte header first,
+ * window (fwmap.c) and returns its address there. The walk maps each table's 36-byte header first,
  * checks its Length (at least 36, at most 4 MiB), and only then maps
  * and reads the whole table; fw_map_table() reuses the header's pages.
  *
@@ -39,9 +38,10 @@ static struct acpi_tables acpi;
 static struct madt madt;
 static int madt_err = ACPI_E_NOT_FOUND;
 
+/* The tables' list and the MADT's arrays are kept for good. */
 static void *alloc(size_t size)
 {
-	return kmalloc(size);
+	return boot_alloc(size, 16);
 }
 
 static int rsdp_search(struct acpi_rsdp *rsdp)               /* 1. */

@@ -301,6 +301,27 @@ bool clock_measure(const struct clock_ref *r, uint64_t ms,
 	return true;
 }
 
+uint64_t clock_sample(const struct clock_ref *r, uint64_t *tsc,
+		      uint64_t *ref)
+{
+	struct sample s;
+	uint64_t gap = sample(r, &s);
+
+	*tsc = s.tsc;
+	*ref = s.ref;
+	return gap;
+}
+
+uint64_t clock_tsc_ns(uint64_t ticks)
+{
+	return scale(ticks, 1000000000ull, tsc_hz);
+}
+
+uint64_t clock_ns_of_lapic(uint64_t counts)
+{
+	return scale(counts, 1000000000ull, lapic_hz);
+}
+
 uint64_t clock_ref_ns(const struct clock_ref *r, uint64_t from,
 		      uint64_t to)
 {

@@ -59,6 +59,16 @@ const struct clock_ref *clock_ref_get(unsigned i);
 bool clock_measure(const struct clock_ref *r, uint64_t ms,
 		   uint64_t *tsc_hz, uint64_t *lapic_hz);
 
+/* Read the TSC and r together: the tightest of five tries. Returns the
+ * TSC ticks between the two TSC reads around r's (the pair's error). */
+uint64_t clock_sample(const struct clock_ref *r, uint64_t *tsc,
+		      uint64_t *ref);
+
+/* TSC ticks, and local APIC timer counts, as nanoseconds at the
+ * calibrated rates. */
+uint64_t clock_tsc_ns(uint64_t ticks);
+uint64_t clock_ns_of_lapic(uint64_t counts);
+
 /* r's ticks from `from` to `to`, as nanoseconds (one wrap at most). */
 uint64_t clock_ref_ns(const struct clock_ref *r, uint64_t from,
 		      uint64_t to);

@@ -4,6 +4,7 @@
  * matrix; scenarios that misuse the allocator on purpose; and the
  * in-kernel benchmark.
  */
+#include "boot_alloc.h"
 #include "bootinfo.h"
 #include "frame.h"
 #include "fwmap.h"
@@ -212,6 +213,12 @@ static void mark_busy(struct scratch *busy, const struct scratch *seen,
 	frame_get_stats(&s);
 	mark_tables(busy, kernel_pml4, 4, 0);
 	set_range(busy, s.table_phys, s.table_phys + s.table_bytes);
+	for (unsigned i = 0; i < boot_alloc_runs(); i++) {   /* chapter 06 */
+		uint64_t phys, count;
+
+		boot_alloc_run(i, &phys, &count);
+		set_bits(busy, phys / FRAME_SIZE, count);
+	}
 	mark_scratch(busy, busy);
 	mark_scratch(busy, seen);
 	mark_scratch(busy, records);

@@ -44,16 +44,10 @@ static uint64_t below(uint64_t n)
 	return rnd() % n;
 }
 
-/* The heap after heap_trim(): the baseline. It holds the objects the
- * kernel keeps for good (from chapter 06 on, the ACPI tables' lists and
- * the CPUs' structs) and the pages they take; a test must leave exactly
- * those. */
-static struct heap_stats at_start;
-
+/* The heap after heap_trim() holds no frame: the baseline. */
 static uint64_t baseline(void)
 {
 	heap_trim();
-	heap_get_stats(&at_start);
 	return frame_used_count();
 }
 
@@ -79,23 +73,18 @@ static const char *back_to(uint64_t base, const char *what)
 	struct heap_stats s;
 
 	heap_get_stats(&s);
-	if (s.objects != at_start.objects)
+	if (s.objects != 0)
 		return ktest_why("%s: %lu objects left", what,
-				 (unsigned long)(s.objects -
-						 at_start.objects));
+				 (unsigned long)s.objects);
 	heap_trim();
 	heap_get_stats(&s);
-	if (frame_used_count() != base ||
-	    s.data_pages != at_start.data_pages ||
-	    s.desc_pages != at_start.desc_pages)
+	if (frame_used_count() != base || s.data_pages || s.desc_pages)
 		return ktest_why("%s: %lu frames used, %lu before; the heap "
-				 "holds %lu + %lu pages, %lu + %lu before",
-				 what, (unsigned long)frame_used_count(),
+				 "holds %lu + %lu pages", what,
+				 (unsigned long)frame_used_count(),
 				 (unsigned long)base,
 				 (unsigned long)s.data_pages,
-				 (unsigned long)s.desc_pages,
-				 (unsigned long)at_start.data_pages,
-				 (unsigned long)at_start.desc_pages);
+				 (unsigned long)s.desc_pages);
 	return NULL;
 }
 

@@ -4,12 +4,11 @@
  */
 #include "percpu.h"
 #include "acpi_setup.h"
-#include "heap.h"
+#include "boot_alloc.h"
 #include "kprintf.h"
 #include "lapic.h"
 #include "madt.h"
 #include "panic.h"
-#include "string.h"
 #include "x86.h"
 
 /**
@@ -179,11 +178,8 @@ const char *cpu_state_name(int state)
  * lines. */
 static struct cpu *cpu_new(unsigned index, const struct madt_cpu *m)
 {
-	struct cpu *c = kmalloc_aligned(sizeof *c, 64);
+	struct cpu *c = boot_alloc(sizeof *c, 64);
 
-	if (c == NULL)
-		panic("percpu: no memory for CPU %u's struct cpu", index);
-	memset(c, 0, sizeof *c);
 	c->self = c;
 	c->index = index;
 	c->apic_id = m->apic_id;
@@ -200,7 +196,8 @@ static struct cpu *cpu_new(unsigned index, const struct madt_cpu *m)
  * 1. The boot CPU's APIC id, read from its own local APIC. acpi_setup()
  *    moved the MADT entry with that id to index 0.
  * 2. The list: one pointer per enabled CPU; entry 0 is `cpu_boot`, the
- *    others are allocated and marked offline. A CPU whose id needs the
+ *    others are allocated (boot_alloc.c: they are kept for good) and
+ *    marked offline. A CPU whose id needs the
  *    x2APIC (above 254) cannot be sent a message by this kernel's
  *    xAPIC code and is left out, with a message. Without a usable MADT
  *    the list is the boot CPU alone.
@@ -218,9 +215,7 @@ void percpu_setup(void)
 
 	cpu_boot.apic_id = lapic_id();                         /* 1. */
 	cpu_boot.acpi_uid = m ? m->cpu[0].uid : 0;
-	list = kcalloc(n, sizeof *list);                       /* 2. */
-	if (list == NULL)
-		panic("percpu: no memory for a list of %u CPUs", n);
+	list = boot_alloc(n * sizeof *list, 8);                /* 2. */
 	list[0] = &cpu_boot;
 	for (unsigned i = 1; i < n; i++) {
 		if (m->cpu[i].apic_id > 254) {
