@@ -151,15 +151,18 @@ $(B)/bad-%.img: $(B)/disk.img $(TOOLS)/mkbadimage
 ## tools/qemu; `QEMUARGS="-cpu qemu64,vendor=GenuineIntel"` passes
 ## arguments to QEMU itself; `TEST=NAME` runs the kernel's test scenario
 ## NAME, as the boot tests do (`make gdb TEST=boot`: every self-test,
-## under gdb). `GDBPORT` is the port of QEMU's gdb stub (1234; 0: any
-## free port).
+## under gdb); `SMP=4` gives the machine 4 CPUs (QEMU's -smp, so also
+## `SMP=4,maxcpus=8`). `GDBPORT` is the port of QEMU's gdb stub (1234;
+## 0: any free port).
+SMPFLAG = $(if $(SMP),--smp $(SMP))
+
 run: all
-	$(TOOLS)/qemu $(QEMUFLAGS) $(if $(TEST),--test $(TEST)) \
+	$(TOOLS)/qemu $(QEMUFLAGS) $(SMPFLAG) $(if $(TEST),--test $(TEST)) \
 		$(B)/disk.img -- $(QEMUARGS)
 
 gdb gdb-boot: all
-	TEST='$(TEST)' $(TOOLS)/gdb-session $(if $(filter gdb,$@),kernel,boot) \
-		$(B)
+	TEST='$(TEST)' QEMUFLAGS='$(QEMUFLAGS) $(SMPFLAG)' \
+		$(TOOLS)/gdb-session $(if $(filter gdb,$@),kernel,boot) $(B)
 
 hosttest: $(HOST_TESTS)
 	@for t in $^; do $$t || true; done

@@ -8,6 +8,7 @@
 #include "ktest.h"
 #include "lapic.h"
 #include "paging.h"
+#include "string.h"
 #include "vm.h"
 #include "x86.h"
 
@@ -51,9 +52,11 @@ SELFTEST(fwmap_refuses_ram_as_mmio)
 	return NULL;
 }
 
-/* fw_cfg (QEMU's configuration interface) keys 0x05 and 0x0F: the
- * number of CPUs QEMU starts with and the most it can have, from
- * -smp N,maxcpus=M. Port 0x510 selects, 0x511 reads a byte. */
+/* fw_cfg, QEMU's configuration interface: key 0x05 is the number of
+ * CPUs QEMU starts with (-smp N), key 0x0F one more than the highest
+ * APIC id of any CPU the machine may ever have (with maxcpus=M and a
+ * topology; SeaBIOS sizes its tables by it). Port 0x510 selects a
+ * key, 0x511 reads its bytes. */
 static uint16_t fwcfg_u16(uint16_t key)
 {
 	uint16_t v;
@@ -63,17 +66,48 @@ static uint16_t fwcfg_u16(uint16_t key)
 	return v | (uint16_t)(inb(0x511) << 8);
 }
 
-/* The MADT lists, as enabled, the CPUs QEMU was told to start, and in
- * all as many as it may ever have. */
+/* The MADT enables the CPUs QEMU was told to start, and its highest
+ * APIC id, enabled or not, is QEMU's highest. */
 SELFTEST(madt_matches_what_qemu_was_given)
 {
 	const struct madt *m = acpi_madt();
-	unsigned boot = fwcfg_u16(0x05), max = fwcfg_u16(0x0F);
+	unsigned boot = fwcfg_u16(0x05), limit = fwcfg_u16(0x0F);
+	uint32_t top = 0;
 
 	if (m == NULL)
 		return "no MADT";
-	if (m->nenabled != boot || m->ncpu != max)
-		return ktest_why("MADT: %zu enabled of %zu; QEMU: %u of %u",
-				 m->nenabled, m->ncpu, boot, max);
+	for (size_t i = 0; i < m->ncpu; i++)
+		if (m->cpu[i].apic_id > top)
+			top = m->cpu[i].apic_id;
+	if (m->nenabled != boot || top + 1 != limit)
+		return ktest_why("MADT: %zu enabled, APIC ids up to %u; "
+				 "QEMU: %u, up to %u", m->nenabled, top, boot,
+				 limit - 1);
 	return NULL;
+}
+
+/* The boot matrix of tests/smp.tests boots many machines; this
+ * scenario runs only this chapter's self-tests, the ones whose names
+ * start with these words. */
+extern const struct selftest __selftests_start[], __selftests_end[];
+
+static bool starts_with(const char *s, const char *prefix)
+{
+	size_t n = strlen(prefix);
+
+	return strlen(s) >= n && memcmp(s, prefix, n) == 0;
+}
+
+SCENARIO(cpus, "this chapter's self-tests: ACPI, LAPIC, clock, per-CPU")
+{
+	static const char *const prefixes[] = {
+		"acpi_", "fwmap_", "madt_", "lapic_", "pic_", "clock_",
+		"udelay_", "percpu_", "gs_",
+	};
+
+	for (const struct selftest *t = __selftests_start;
+	     t < __selftests_end; t++)
+		for (size_t i = 0; i < sizeof prefixes / sizeof *prefixes; i++)
+			if (starts_with(t->name, prefixes[i]))
+				ktest_report(t->name, t->run());
 }
