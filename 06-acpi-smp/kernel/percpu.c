@@ -4,6 +4,7 @@
  */
 #include "percpu.h"
 #include "acpi_setup.h"
+#include "bootinfo.h"
 #include "boot_alloc.h"
 #include "kprintf.h"
 #include "lapic.h"
@@ -133,6 +134,8 @@ struct cpu cpu_boot = {
 	.tables = &cpu0_tables,
 };
 
+extern struct boot_info boot_record;       /* main.c */
+
 static struct cpu *boot_list[1] = { &cpu_boot };
 static struct cpu **cpus = boot_list;      /* index -> struct cpu */
 static unsigned ncpus = 1;
@@ -193,8 +196,9 @@ static struct cpu *cpu_new(unsigned index, const struct madt_cpu *m)
  *
  * On the boot CPU, after acpi_setup() and lapic_setup():
  *
- * 1. The boot CPU's APIC id, read from its own local APIC. acpi_setup()
- *    moved the MADT entry with that id to index 0.
+ * 1. The boot CPU's APIC id, read from its own local APIC (acpi_setup()
+ *    moved the MADT entry with that id to index 0), and its stack: the
+ *    boot stack the loader set up.
  * 2. The list: one pointer per enabled CPU; entry 0 is `cpu_boot`, the
  *    others are allocated (boot_alloc.c: they are kept for good) and
  *    marked offline. A CPU whose id needs the
@@ -215,6 +219,10 @@ void percpu_setup(void)
 
 	cpu_boot.apic_id = lapic_id();                         /* 1. */
 	cpu_boot.acpi_uid = m ? m->cpu[0].uid : 0;
+	cpu_boot.kstack = (struct kstack){
+		(uint64_t)phys_to_virt(boot_record.stack_base),
+		(uint64_t)phys_to_virt(boot_record.stack_base +
+				       boot_record.stack_size) };
 	list = boot_alloc(n * sizeof *list, 8);                /* 2. */
 	list[0] = &cpu_boot;
 	for (unsigned i = 1; i < n; i++) {
