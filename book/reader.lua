@@ -152,6 +152,15 @@ end
 
 local chapter_cache = {}
 
+-- Is p declared new: by name, or by a `new dir/` line (tools/chapters)?
+local function is_new(m, p)
+  if m.new[p] then return true end
+  for d in pairs(m.new) do
+    if d:sub(-1) == "/" and p:sub(1, #d) == d then return true end
+  end
+  return false
+end
+
 -- Parse a CHAPTER manifest.
 local function read_manifest(ch)
   local m = {order = {}, new = {}, changed = {}, removed = {}, title = nil}
@@ -831,11 +840,11 @@ local function render_chapter(stub, opts)
     else shown[#shown + 1] = p end
     if prev then
       local m = ch.manifest
-      if st[p] == "new" and not m.new[p] then
+      if st[p] == "new" and not is_new(m, p) then
         diag("manifest", ch.name .. "/CHAPTER: " .. p .. " is new but not listed as `new`")
       elseif st[p] == "changed" and m.changed[p] == nil then
         diag("manifest", ch.name .. "/CHAPTER: " .. p .. " changed but is not listed as `changed`")
-      elseif st[p] == "unchanged" and (m.new[p] or m.changed[p]) then
+      elseif st[p] == "unchanged" and (is_new(m, p) or m.changed[p]) then
         diag("manifest", ch.name .. "/CHAPTER: " .. p .. " is listed as new or changed but is identical to " .. prev.name)
       end
     end

@@ -270,7 +270,7 @@ SELFTEST(lapic_timer_oneshot_on_time)
 	}
 	kprintf("clock: a 50 ms one-shot timer ran out after ");
 	print_pc(e);
-	kprintf(" by the %s (%d tries)\n", r->name, k);
+	kprintf(" by the %s (tries: %d)\n", r->name, k);
 	return abs_l(e) <= 20000 ? NULL : ktest_why("%ld ppm off", e);
 }
 
@@ -316,7 +316,7 @@ SELFTEST(lapic_timer_periodic_on_time)
 	lapic_timer_stop();
 	kprintf("clock: 1 ms periods of the timer: ");
 	print_pc(e);
-	kprintf(" by the %s (%d tries)\n", r->name, k);
+	kprintf(" by the %s (tries: %d)\n", r->name, k);
 	if (abs_l(e) > 20000)
 		return ktest_why("%ld ppm off", e);
 	ticks = c->timer_ticks;

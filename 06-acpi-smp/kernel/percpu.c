@@ -119,13 +119,14 @@
  * register is what the GS base is here. The scenario `bench_percpu`
  * measures both ways (kernel/percpu_tests.c):
  *
- * | lookup | cycles under QEMU (TCG), 255 CPUs |
+ * | lookup | TSC ticks each, under QEMU (TCG) |
  * |---|---:|
- * | `this_cpu()`: `mov %gs:0` | about 2 |
- * | APIC id read, then a scan (xv6) | about 1600 |
+ * | `this_cpu()`: `mov %gs:0` | 3 |
+ * | APIC id read, then a scan of 255 CPUs (xv6) | 3770 |
  *
- * (Cycles are TSC ticks; QEMU's emulation inflates every figure, but
- * the ratio, several hundred to one, is the point.)
+ * (One run of `bench_percpu`, the boot CPU last in the scan, as the
+ * 255th CPU would be. QEMU inflates every figure, the device read most
+ * of all, but the ratio, three orders of magnitude, is the point.)
  */
 struct cpu cpu_boot = {
 	.self = &cpu_boot,
