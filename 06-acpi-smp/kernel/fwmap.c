@@ -28,10 +28,10 @@
  * Both get their own window, PML4 slot 507, mapped in the kernel's own
  * tables, so that every address space of later chapters (and every
  * CPU) sees them. Redox 0.3.5 instead maps ACPI tables and the HPET
- * with identity mappings in the bootloader's low tables, where nothing
- * stops a user program's mappings from landing on them, and without
- * any caching bits. The window is a second direct map,
- * but sparse and split in two halves:
+ * with identity mappings in the low half of the bootloader's tables,
+ * the half that belongs to user programs, and without any caching
+ * bits. The window is a second direct map, but sparse and split in two
+ * halves:
  *
  * | half | virtual address | pages | memory type |
  * |---|---|---|---|
@@ -128,55 +128,51 @@ static int map_pages(uint64_t base, uint64_t lo, uint64_t hi,
 	return 0;
 }
 
-const void *fw_map_table(uint64_t phys, size_t size)
+/* Map [phys, phys + size) in the half at `base` with `flags`, unless a
+ * page of it is mapped in the other half, at `other`: the address in
+ * the window, or NULL with a message. */
+static uint64_t map_in(const char *what, uint64_t base, uint64_t other,
+		       uint64_t flags, uint64_t phys, size_t size)
 {
 	uint64_t lo, hi;
 	int err;
 
-	if (!request_ok("table", phys, size, &lo, &hi))
-		return NULL;
+	if (!request_ok(what, phys, size, &lo, &hi))
+		return 0;
 	for (uint64_t p = lo; p < hi; p += PAGE_SIZE) {
-		if (mapped(FW_MMIO + p)) {
-			kprintf("fwmap: table at %lx is on a page mapped as "
-				"device registers\n", (unsigned long)phys);
-			return NULL;
+		if (mapped(other + p)) {
+			kprintf("fwmap: %s at %lx: a page of it is mapped with "
+				"another memory type\n", what,
+				(unsigned long)phys);
+			return 0;
 		}
 	}
-	err = map_pages(FW_TABLES, lo, hi, TABLE_FLAGS);
+	err = map_pages(base, lo, hi, flags);
 	if (err != 0) {
-		kprintf("fwmap: table at %lx: %s\n", (unsigned long)phys,
+		kprintf("fwmap: %s at %lx: %s\n", what, (unsigned long)phys,
 			page_strerror(err));
-		return NULL;
+		return 0;
 	}
-	return (const void *)(FW_TABLES + phys);
+	return base + phys;
+}
+
+const void *fw_map_table(uint64_t phys, size_t size)
+{
+	return (const void *)map_in("table", FW_TABLES, FW_MMIO, TABLE_FLAGS,
+				    phys, size);
 }
 
 volatile void *fw_map_mmio(uint64_t phys, size_t size)
 {
-	uint64_t lo, hi;
-	int err;
+	uint64_t last = phys + (size ? size - 1 : 0);
 
-	if (!request_ok("registers", phys, size, &lo, &hi))
-		return NULL;
-	if (overlaps_ram(lo, hi)) {
+	if (overlaps_ram(page_down(phys), page_down(last) + PAGE_SIZE)) {
 		kprintf("fwmap: registers at %lx overlap RAM; not mapped "
 			"uncached\n", (unsigned long)phys);
 		return NULL;
 	}
-	for (uint64_t p = lo; p < hi; p += PAGE_SIZE) {
-		if (mapped(FW_TABLES + p)) {
-			kprintf("fwmap: registers at %lx are on a page mapped "
-				"as a table\n", (unsigned long)phys);
-			return NULL;
-		}
-	}
-	err = map_pages(FW_MMIO, lo, hi, MMIO_FLAGS);
-	if (err != 0) {
-		kprintf("fwmap: registers at %lx: %s\n", (unsigned long)phys,
-			page_strerror(err));
-		return NULL;
-	}
-	return (volatile void *)(FW_MMIO + phys);
+	return (volatile void *)map_in("registers", FW_MMIO, FW_TABLES,
+				       MMIO_FLAGS, phys, size);
 }
 
 const char *fw_region_name(uint64_t va)

@@ -101,14 +101,13 @@
  *
  * ## What Redox 0.3.5 and xv6 do
  *
- * Redox 0.3.5 keeps a `#[thread_local]` variable `CPU_ID` and other
- * per-CPU data in a thread-local block reached through the **FS**
- * base, which the Rust compiler uses for `#[thread_local]`. Each CPU's
- * block is mapped at a fixed address computed from its CPU id, and the
- * id it uses is the APIC id, so the blocks of CPUs with sparse ids are
- * spread out accordingly. Because FS is also what user programs use,
- * every switch between the kernel and a program must save and load the
- * FS base, with MSR writes.
+ * Redox 0.3.5 keeps its per-CPU data, the CPU's number `CPU_ID` among
+ * it, in `#[thread_local]` variables, which the Rust compiler reaches
+ * through the **FS** base: the register user programs use for their
+ * own thread-local data. Each CPU's block, its GDT and TSS with it,
+ * sits in the user half of the address space, below 4 GiB. And the CPU
+ * numbers are APIC ids: code that walks the blocks of CPUs 0 to
+ * count - 1 misses every CPU whose id is larger.
  *
  * xv6 has no register for it. Its `mycpu()` reads the local APIC's id
  * register (a memory-mapped device read) and scans its array of CPUs
@@ -193,6 +192,27 @@ static struct cpu *cpu_new(unsigned index, const struct madt_cpu *m)
 }
 
 /**
+ * ## The same path on every CPU
+ *
+ * The second part of this chapter starts the other CPUs, and each runs
+ * the same steps for itself, in the same order as the boot CPU did
+ * (each step is per CPU: registers and MSRs belong to one CPU):
+ *
+ * 1. the CPU features: PAT, NXE, PGE, WP (vm_init()'s first steps on
+ *    the boot CPU);
+ * 2. `gdt_init(c->tables)`: its own GDT, TSS and IST stacks, and the
+ *    segment reload;
+ * 3. `percpu_cpu_online(c)`: GS base, local APIC, online;
+ * 4. `idt_load()`: the one IDT all CPUs share.
+ */
+void percpu_cpu_online(struct cpu *c)
+{
+	percpu_install(c);
+	lapic_cpu_init();
+	c->state = CPU_ONLINE;
+}
+
+/**
  * ## Setting up the list, step by step
  *
  * On the boot CPU, after acpi_setup() and lapic_setup():
@@ -202,13 +222,15 @@ static struct cpu *cpu_new(unsigned index, const struct madt_cpu *m)
  *    boot stack the loader set up.
  * 2. The list: one pointer per enabled CPU; entry 0 is `cpu_boot`, the
  *    others are allocated (boot_alloc.c: they are kept for good) and
- *    marked offline. A CPU whose id needs the
- *    x2APIC (above 254) cannot be sent a message by this kernel's
- *    xAPIC code and is left out, with a message. Without a usable MADT
- *    the list is the boot CPU alone.
+ *    marked offline. A CPU whose id needs the x2APIC (above 254)
+ *    cannot be sent a message by this kernel's xAPIC code and is left
+ *    out, with a message. Without a usable MADT the list is the boot
+ *    CPU alone.
  * 3. The reverse table, APIC id to struct.
- * 4. The boot CPU's own local APIC (lapic_cpu_init(), the step every
- *    CPU runs for itself); then it is online.
+ * 4. `percpu_cpu_online(&cpu_boot)`: the boot CPU's last per-CPU step,
+ *    the one every CPU runs for itself. It installs the GS base once
+ *    more (harmless: the same value), enables this CPU's local APIC
+ *    (lapic_cpu_init()), and marks the CPU online.
  *
  * Precondition: boot CPU, interrupts off, the other CPUs not started.
  */
@@ -239,8 +261,7 @@ void percpu_setup(void)
 	ncpus = kept;
 	for (unsigned i = 0; i < ncpus; i++)                   /* 3. */
 		by_apic_id[cpus[i]->apic_id] = cpus[i];
-	lapic_cpu_init();                                      /* 4. */
-	cpu_boot.state = CPU_ONLINE;
+	percpu_cpu_online(&cpu_boot);                          /* 4. */
 	kprintf("CPUs: %u; the boot CPU is index 0, APIC id %u; GS base "
 		"%lx\n", ncpus, cpu_boot.apic_id,
 		(unsigned long)rdmsr(MSR_IA32_GS_BASE));

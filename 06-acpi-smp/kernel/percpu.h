@@ -75,6 +75,12 @@ extern struct cpu cpu_boot;
  * off, after its last segment reload (gdt_load clears the GS base). */
 void percpu_install(struct cpu *c);
 
+/* The last per-CPU step, on the CPU itself, interrupts off, after its
+ * gdt_init(c->tables): the GS base (percpu_install), its local APIC
+ * (lapic_cpu_init), then CPU_ONLINE. The boot CPU runs it from
+ * percpu_setup(); each other CPU from its start-up path. */
+void percpu_cpu_online(struct cpu *c);
+
 /* The boot CPU, once the MADT is read (acpi_setup): every enabled CPU
  * gets a struct cpu, index i for the MADT's CPU i; the boot CPU's is
  * cpu_boot, brought online here. */
