@@ -109,7 +109,8 @@
  * back: after it, the heap holds no frame at all, and the frame
  * allocator's count is what it was before the heap was first used.
  *
- * **Invariants**, which the host tests check after every operation:
+ * **Invariants**, which the host tests check (`check_heap()`) after
+ * every case and every 50,000 random operations:
  *
  * 1. Every page of the extent has a valid descriptor; no page above
  *    `top` is mapped. `top` is a multiple of 256.
@@ -201,12 +202,15 @@ struct free_slot {
  * end of the page is wasted. So a class is worth having only if it puts
  * more slots in a page than the next larger one: 1360 fits 3 in a page
  * and 2048 fits 2, so a class of 1536 would also fit only 2, waste as
- * much per page as 2048, and help no one. Below 128 bytes the classes
- * go in steps of 16 (every object is 16-byte aligned, which FXSAVE
- * areas and SSE data need); above, each class is the largest multiple of
- * 16 that fits one more slot in a page than the next, with steps
- * between 14% and 50%, until the page tail and the step balance. How
- * much this wastes, measured, is in "Choosing the classes" below.
+ * much per page as 2048, and help no one. Up to 128 bytes the classes
+ * go in steps of 16 (every class is a multiple of 16, so every object
+ * is 16-byte aligned, which FXSAVE areas and SSE data need), then in
+ * steps of 32 up to 256. Above that, each class is the largest multiple
+ * of 16 that fits its number of slots in a page (288 fits 14, 336 fits
+ * 12, ... 1360 fits 3, 2048 fits 2), a step of 12% to 25% up to 1 KiB,
+ * then of 33% and 50%, where no size in between would fill a page
+ * better. How much this wastes, measured, is in "Choosing the classes"
+ * below.
  */
 static const uint16_t class_sizes[HEAP_CLASSES] = {
 	16, 32, 48, 64, 80, 96, 112, 128, 160, 192, 224, 256,
@@ -668,16 +672,20 @@ static bool on_boundary(const struct size_class *sc, uint32_t off)
  * - *Interior pointer*: not the first byte of a slot or a run.
  * - *Never handed out*: a slot above the page's `fresh` mark.
  * - *Double free*: a free slot carries the word `FREE_KEY` xor its own
- *   address after the link. If the slot being freed carries it, the
- *   heap walks that page's free list (at most 256 steps) to be sure.
- *   A large object's first page remembers it was freed.
+ *   address after the link, and kmalloc() clears it. If the slot being
+ *   freed carries it, the heap looks for the slot in its class's cache
+ *   (16 entries) and on its page's free list (at most 256 steps) to be
+ *   sure: user data that happens to look like a key costs a search,
+ *   never a false alarm. A large object's first page, and a released
+ *   slab page, remember what they held.
  * - *Damaged free list*: each link is checked (inside the page, on a
  *   slot boundary, below `fresh`, equal to its complement) before it
  *   is followed, so a corrupt link is reported, not used.
  *
- * **The debug checks** (`HEAP_DEBUG`, on in the kernel and in the host
- * tests, off in the benchmark) cost time in proportion to the object's
- * size, and 16 bytes per object:
+ * **The debug checks** (`HEAP_DEBUG`: on in the kernel's normal build
+ * and in the host tests, off in `make OPT=-O2` and in the benchmark)
+ * cost time in proportion to the object's size, and 16 bytes per
+ * object:
  *
  * - *Overflow*: every object is followed by *canary* bytes (0xCA) up to
  *   a 16-byte *trailer* at the end of its slot or run, which records
@@ -1470,9 +1478,10 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * hole it meets, it is as fast as anything: allocating an object and
  * freeing it again, on the same fragmented heaps, costs first fit 5 to
  * 6 ns for objects up to 1 KiB at every N (ours: 7 ns, glibc's: 6),
- * because some low hole always fits. Its cost is the holes it must pass, and those are the ones that
- * are too small: a replacement leaves them behind, since a new request
- * often does not fit the hole a free just made. (In Redox, a 16-byte-
+ * because some low hole always fits. Its cost is the holes it must
+ * pass, and those are the ones that are too small: a replacement leaves
+ * them behind, since a new request often does not fit the hole a free
+ * just made. (In Redox, a 16-byte-
  * aligned request in a hole that starts 8 bytes off also cuts a 24-byte
  * hole in front of the block, because the crate will not leave a hole
  * smaller than 16 bytes: such holes fit almost nothing and pile up. The

@@ -655,7 +655,8 @@ static void classes_smallest_fit(void)
 			       (void *)p);
 			if (want >= 0)
 				CHECKF(d->kind == PAGE_SLAB && d->cls == want,
-				       "size %zu (checks %d): class %u, want %d",
+				       "size %zu (checks %d): class %u, want "
+				       "%d",
 				       size, on, d->cls, want);
 			else
 				CHECKF(d->kind == PAGE_LARGE, "size %zu", size);
