@@ -179,6 +179,23 @@ function Pandoc(doc)
         return l
       end
     end})
+    -- a paragraph that ends with a colon introduces the next block: the
+    -- PDFs keep the two on one page (book.css, .lead-in)
+    local function mark_lead_ins(blocks)
+      local out = pandoc.List()
+      for i, b in ipairs(blocks) do
+        local last = b.t == "Para" and b.content[#b.content]
+        if last and last.t == "Str" and last.text:match(":$") and blocks[i + 1]
+           and blocks[i + 1].t ~= "Header" then
+          out:insert(pandoc.Div({b}, {class = "lead-in"}))
+        else
+          out:insert(b)
+        end
+      end
+      return out
+    end
+    doc.blocks = mark_lead_ins(doc.blocks)
+    doc = doc:walk({Div = function(d) d.content = mark_lead_ins(d.content); return d end})
     if PANDOC_WRITER_OPTIONS then
       doc = lean_listings(doc)
       -- the site's change marks are rules on line ids; the PDFs mark lines
