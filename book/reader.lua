@@ -26,7 +26,7 @@ end
 local SCRIPT_DIR = (PANDOC_SCRIPT_FILE or "./reader.lua"):match("^(.*)/[^/]*$")
                    or "."
 local MAX_COLS = 80
-local SHORT_LISTING = 10        -- listings this short are kept on one page
+local SHORT_LISTING = 6         -- listings this short are kept on one page
 local TAB_STOP = 8
 
 ------------------------------------------------------------------------
@@ -973,7 +973,7 @@ local function render_chapter(stub, opts)
     local any = false
     for _, g in ipairs(groups) do
       local list = by_part[g[1]]
-      if #list > 0 and part == "handout" and g[1] ~= "main" then
+      if #list > 0 and part == "handout" then
         -- in the handout, a paragraph: the files are not on its pages
         any = true
         local inl = {pandoc.Strong(text_inlines(g[2]))}

@@ -206,6 +206,16 @@
  * most 10 buddy checks to free.
  */
 
+/**
+ * ## The code: the table, then the lists, merging, alloc and free
+ *
+ * First the data structure. `struct frame_info` is one entry of the
+ * state table, 12 bytes, checked at compile time; `frame_pool` is the
+ * rest of the allocator's state. `head[k]` starts the list of free
+ * blocks of order k, and bit k of `nonempty` says whether that list has
+ * a block, which is what lets frame_alloc() find a list in one
+ * instruction.
+ */
 /* What the state table says about one frame. */
 enum frame_kind {
 	FRAME_UNMANAGED,  /* not in a usable range: never handed out */
@@ -251,6 +261,16 @@ static uint64_t phys_of(uint64_t frame)
 	return frame << FRAME_SHIFT;
 }
 
+/**
+ * ### The free lists
+ *
+ * A list is threaded through the table entries of its blocks' first
+ * frames: `next` and `prev` are frame numbers, NO_FRAME ends the list.
+ * Pushing puts a block at the front; unlinking takes it out from
+ * anywhere, which a merge needs, since the buddy may sit in the middle
+ * of its list. Both keep the counters and the `nonempty` mask right, so
+ * every count the allocator reports is O(1).
+ */
 /* ---- The free lists ---- */
 
 /* Put the free block at frame on the list of its order. */
@@ -288,6 +308,17 @@ static void list_unlink(uint64_t frame, int order)
 	frame_pool.free -= 1ull << order;
 }
 
+/**
+ * ### Merging, and cutting a range into blocks
+ *
+ * buddy_merge() is the loop of "Freeing" above: the buddy of the block
+ * at `frame` is `frame ^ (1 << order)`; while it is a free block of the
+ * same order, it leaves its list and the two become one block of the
+ * next order, at the lower address. range_free() frees any stretch of
+ * frames, a whole usable range at boot or the tail of a block after an
+ * allocation, by cutting it into the largest blocks its alignment and
+ * length allow (fit_order()) and merging each.
+ */
 /* ---- Splitting and merging ---- */
 
 /* Is frame the first frame of a free block of this order? */
@@ -344,6 +375,18 @@ static void range_free(uint64_t first, uint64_t end)
 	}
 }
 
+/**
+ * ### Allocating and freeing a run
+ *
+ * frame_alloc() shifts the `nonempty` mask so that only lists with
+ * blocks large enough remain, takes the lowest such order (count
+ * trailing zeros), unlinks that list's first block and marks its first
+ * frame as the head of a run of `count` frames. The rest of the block
+ * goes straight back through range_free(). frame_free() accepts only
+ * exactly what frame_alloc() returned, a run head with the same count;
+ * anything else goes to free_misuse(), which works out what the caller
+ * did wrong and stops with that message ("Catching mistakes" above).
+ */
 /* ---- Allocating and freeing ---- */
 
 /* The smallest order whose blocks hold count frames. */
