@@ -1095,20 +1095,17 @@ local function render_chapter(stub, opts)
         intro[#intro + 1] = x
       end
       out[#out + 1] = pandoc.Para(intro)
-      if #news > 0 then
-        local inl = text_inlines("New, shown in full and left out of the diff:")
+      -- "Label: a, b, c." as a paragraph, if there is anything to list
+      local function listed(label, list)
+        if #list == 0 then return end
+        local inl = text_inlines(label)
         inl[#inl + 1] = pandoc.Space()
-        for _, x in ipairs(code_list(news)) do inl[#inl + 1] = x end
+        for _, x in ipairs(code_list(list)) do inl[#inl + 1] = x end
         inl[#inl + 1] = pandoc.Str(".")
         out[#out + 1] = pandoc.Para(inl)
       end
-      if #removed > 0 then
-        local inl = text_inlines("Removed:")
-        inl[#inl + 1] = pandoc.Space()
-        for _, x in ipairs(code_list(removed)) do inl[#inl + 1] = x end
-        inl[#inl + 1] = pandoc.Str(".")
-        out[#out + 1] = pandoc.Para(inl)
-      end
+      listed("New, shown in full and left out of the diff:", news)
+      listed("Removed:", removed)
       local lines = {}
       for _, p in ipairs(changed) do
         for _, l in ipairs(unified_diff(prev, ch, p)) do lines[#lines + 1] = l end
