@@ -151,60 +151,99 @@ local function ids_of(doc)
   return ids
 end
 
+-- A document rendered to PDF: every link within it, and every link to
+-- another page turned into one to an id ("xref:" when the id is not in
+-- this document), lead-in paragraphs marked, listings made lean.
+local function for_pdf(doc)
+  doc = doc:walk({Link = function(l)
+    local p, frag = l.target:match("^([%w_.-]+)%.html#?(.*)$")
+    if not p or l.target:match("^%a+://") then return nil end
+    l.target = "#" .. (frag ~= "" and frag or top_id(p))
+    return l
+  end})
+  -- a link to an id the document does not have (the appendix, a file
+  -- printed in the other part, another chapter) is a cross-reference
+  local ids = ids_of(doc)
+  doc = doc:walk({Link = function(l)
+    local frag = l.target:match("^#(.+)$")
+    if frag and not ids[frag] then
+      l.target = "xref:" .. frag
+      return l
+    end
+  end})
+  -- a paragraph that ends with a colon introduces the next block: the
+  -- PDFs keep the two on one page (book.css, .lead-in)
+  local function mark_lead_ins(blocks)
+    local out = pandoc.List()
+    for i, b in ipairs(blocks) do
+      local last = b.t == "Para" and b.content[#b.content]
+      if last and last.t == "Str" and last.text:match(":$") and blocks[i + 1]
+         and blocks[i + 1].t ~= "Header" then
+        out:insert(pandoc.Div({b}, {class = "lead-in"}))
+      else
+        out:insert(b)
+      end
+    end
+    return out
+  end
+  doc.blocks = mark_lead_ins(doc.blocks)
+  doc = doc:walk({Div = function(d) d.content = mark_lead_ins(d.content); return d end})
+  if PANDOC_WRITER_OPTIONS then
+    doc = lean_listings(doc)
+    -- the site's change marks are rules on line ids; the PDFs mark lines
+    -- with classes instead (see lean), so those rules must go
+    doc = doc:walk({RawBlock = function(b)
+      if b.text:match('^<style class="change%-marks">') then return {} end
+    end})
+  end
+  return doc
+end
+
+-- The print parts that reader.lua rendered into the site's page (divs
+-- print-handout and print-appendix): each is taken out and written, as a
+-- document for PDF, to the file that metadata print-handout-out or
+-- print-appendix-out names. One pandoc run thus makes a chapter's page
+-- and the HTML of both of its PDFs.
+local function write_print_parts(doc)
+  local keep = pandoc.List()
+  for _, b in ipairs(doc.blocks) do
+    local part = b.t == "Div" and b.identifier:match("^print%-(%a+)$")
+    if part then
+      local path = meta_str(doc.meta, "print-" .. part .. "-out")
+      if path then
+        local meta = {}
+        for k, v in pairs(doc.meta) do meta[k] = v end
+        meta["is-site"] = nil
+        meta["book-target"] = pandoc.MetaString(part)
+        meta["is-" .. part] = true
+        meta["is-pdf"] = true
+        meta.pagetitle = pandoc.MetaString(b.attributes.title or part)
+        local pdoc = for_pdf(pandoc.Pandoc(b.content, meta))
+        local f = assert(io.open(path, "wb"))
+        f:write(pandoc.write(pdoc, "html5", PANDOC_WRITER_OPTIONS))
+        f:close()
+      end
+    else
+      keep:insert(b)
+    end
+  end
+  doc.blocks = keep
+  return doc
+end
+
 function Pandoc(doc)
   local meta = doc.meta
   local target = meta_str(meta, "book-target") or "site"
   local page = meta_str(meta, "page") or ""
   local root = meta_str(meta, "chapters-root") or "."
   meta["is-" .. target] = true
-  if target ~= "site" then meta["is-pdf"] = true end
-
-  -- links between pages
-  doc = doc:walk({Link = function(l)
-    local p, frag = l.target:match("^([%w_.-]+)%.html#?(.*)$")
-    if not p or l.target:match("^%a+://") then return nil end
-    if target == "site" then return nil end
-    l.target = "#" .. (frag ~= "" and frag or top_id(p))
-    return l
-  end})
-
   if target ~= "site" then
-    -- a link within the page to an id it does not have (the appendix, a
-    -- file printed in the other part) is a cross-reference too
-    local ids = ids_of(doc)
-    doc = doc:walk({Link = function(l)
-      local frag = l.target:match("^#(.+)$")
-      if frag and not ids[frag] then
-        l.target = "xref:" .. frag
-        return l
-      end
-    end})
-    -- a paragraph that ends with a colon introduces the next block: the
-    -- PDFs keep the two on one page (book.css, .lead-in)
-    local function mark_lead_ins(blocks)
-      local out = pandoc.List()
-      for i, b in ipairs(blocks) do
-        local last = b.t == "Para" and b.content[#b.content]
-        if last and last.t == "Str" and last.text:match(":$") and blocks[i + 1]
-           and blocks[i + 1].t ~= "Header" then
-          out:insert(pandoc.Div({b}, {class = "lead-in"}))
-        else
-          out:insert(b)
-        end
-      end
-      return out
-    end
-    doc.blocks = mark_lead_ins(doc.blocks)
-    doc = doc:walk({Div = function(d) d.content = mark_lead_ins(d.content); return d end})
-    if PANDOC_WRITER_OPTIONS then
-      doc = lean_listings(doc)
-      -- the site's change marks are rules on line ids; the PDFs mark lines
-      -- with classes instead (see lean), so those rules must go
-      doc = doc:walk({RawBlock = function(b)
-        if b.text:match('^<style class="change%-marks">') then return {} end
-      end})
-    end
+    meta["is-pdf"] = true
+    doc.meta = meta
+    return for_pdf(doc)
   end
+  doc = write_print_parts(doc)
+  meta = doc.meta
 
   if target == "site" then
     local pages = {}

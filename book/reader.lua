@@ -5,6 +5,10 @@
 --   *.chapter  a chapter stub written by book/Makefile, key=value lines:
 --                dir=/abs/path/01-boot-e820      the chapter directory
 --                bootlog=/abs/path/01-boot-e820.bootlog   captured output
+--                part=all|handout|appendix      (default all, see below)
+--                print=1      also the handout and appendix parts, in divs
+--                             print-handout, print-appendix (filter.lua
+--                             writes them to files of their own)
 -- One chapter stub gives one chapter page or handout; the front pages and
 -- all stubs together give the whole book.
 --
@@ -32,7 +36,12 @@ local TAB_STOP = 8
 ------------------------------------------------------------------------
 -- Small utilities
 
+-- While the print parts of a chapter are rendered (see Reader), the
+-- problems found are the ones the site's rendering reported already.
+local quiet = false
+
 local function diag(kind, msg)
+  if quiet then return end
   io.stderr:write("book: ", kind, ": ", msg, "\n")
 end
 
@@ -1175,6 +1184,21 @@ function Reader(input, opts)
       local b, _, title = render_chapter(stub, opts)
       for _, x in ipairs(b) do blocks[#blocks + 1] = x end
       titles[#titles + 1] = title
+      -- print=1: the same run renders the PDFs' two parts as well, each
+      -- in a div of its own, with ids of its own; book/filter.lua takes
+      -- them out of the page and writes each to its file
+      if stub.print == "1" then
+        for _, part in ipairs({"handout", "appendix"}) do
+          used_ids, quiet = {}, true
+          local s = {}
+          for k, v in pairs(stub) do s[k] = v end
+          s.part = part
+          local pb, _, ptitle = render_chapter(s, opts)
+          blocks[#blocks + 1] = pandoc.Div(pb, pandoc.Attr("print-" .. part,
+            {}, {title = ptitle}))
+        end
+        quiet = false
+      end
     elseif name:match("%.md$") then
       local b, title = render_front(name, src.text, opts)
       for _, x in ipairs(b) do blocks[#blocks + 1] = x end
