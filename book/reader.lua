@@ -646,7 +646,10 @@ end
 -- piece that changed, or before or after which lines were removed (the
 -- PDFs' listings are marked from them; the site uses the <style> rules).
 local function listing_block(view, piece, where, marks)
-  local attrs = {startFrom = tostring(piece.first), file = view.path}
+  -- a list of pairs, not a table: the order of the attributes in the
+  -- output must not change from run to run (a PDF part whose HTML is the
+  -- same is not rendered again)
+  local attrs = {{"startFrom", tostring(piece.first)}, {"file", view.path}}
   if marks then
     for _, kind in ipairs({"changed", "before", "after"}) do
       local list = {}
@@ -654,8 +657,8 @@ local function listing_block(view, piece, where, marks)
         if marks[kind][n] then list[#list + 1] = tostring(n) end
       end
       if #list > 0 then
-        attrs[kind == "changed" and "changed" or ("cut-" .. kind)] =
-          table.concat(list, " ")
+        attrs[#attrs + 1] = {kind == "changed" and "changed" or ("cut-" .. kind),
+                             table.concat(list, " ")}
       end
     end
   end
