@@ -43,8 +43,8 @@
  *    before each call the bootloader sets that word to 1, meaning
  *    "valid"; a 20-byte answer leaves the 1 in place. Redox's
  *    bootloader instead zeroed its whole buffer first, so every entry
- *    read back as `acpi: 0`. That is the puzzle in this project's seed
- *    notes: the BIOS was not saying "ignore me", it never spoke, and
+ *    read back as `acpi: 0`. That explains the zeros in Redox's boot
+ *    log: the BIOS was not saying "ignore me", it never spoke, and
  *    the zero came from the bootloader's own buffer. With such a
  *    buffer, rule 1 drops every entry and the map holds no RAM.
  *

@@ -12,7 +12,10 @@
 ;; `retfq`, a far return: it pops RIP, then CS, exactly as if a far call
 ;; had brought us here. The data segment registers can be loaded with
 ;; `mov`. FS and GS get the null selector; a later chapter gives GS a
-;; base through an MSR for per-CPU data.
+;; base through an MSR for per-CPU data. `lea rax, [.reload]` computes
+;; the address in the brackets without reading memory there (here
+;; RIP-relative, see `default rel`), and `ltr cx` loads the task
+;; register with the TSS selector (chapter 03's `gdt.c`).
 
 bits 64
 default rel

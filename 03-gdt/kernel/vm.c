@@ -50,8 +50,9 @@
  * PML4 entry. Slot 511 points at the PML4 itself, so each table appears
  * somewhere in a 512 GiB virtual window. That costs one PML4 slot and no
  * memory, but it can only show the tables of the *active* address space.
- * Editing another address space needs the temporary-page dance that the
- * digest describes, and ordinary frames still need temporary mappings.
+ * Editing another address space needs Redox's temporary-page dance (map
+ * the other PML4 into a spare slot of the active one, edit, unmap), and
+ * ordinary frames still need temporary mappings.
  *
  * We use a *direct map* instead. All RAM is mapped at
  * KERNEL_WINDOW + physical, the window the bootloader started. Any

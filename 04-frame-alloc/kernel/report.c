@@ -56,6 +56,17 @@ static const char *const names[32] = {
 #define PF_PK (1u << 5)     /* protection-key violation */
 #define PF_SS (1u << 6)     /* shadow-stack access */
 
+/**
+ * ### Error codes and page walks, in words
+ *
+ * A page fault's error code is a set of bits (the `PF_` names above):
+ * present or not, read or write, user or supervisor. The segment
+ * exceptions' error code names a descriptor instead: the table in bits
+ * 1-2, the index from bit 3. explain_walk() then reads the page tables
+ * the CPU used, level by level, for the address in CR2, and prints each
+ * entry with its flags, so the report shows at which level the walk
+ * stopped.
+ */
 static void explain_page_fault(uint64_t err)
 {
 	const char *access = err & PF_I ? "instruction fetch"
@@ -109,6 +120,16 @@ static void explain_walk(uint64_t addr)
 		kprintf("    -> not present at this level\n");
 }
 
+/**
+ * ### The backtrace
+ *
+ * Each stack frame starts with two words: the caller's saved RBP, which
+ * points at the caller's frame, and above it the return address. So the
+ * chain of saved RBPs leads from the faulting function up to
+ * `kernel_entry`, whose RBP is 0. Before following a frame pointer the
+ * code checks that it is aligned and that both words are mapped: a
+ * corrupt stack ends the backtrace, not the report.
+ */
 /* A frame pointer we may follow: 8-byte aligned, and both words of the
  * frame on a present page. */
 static int frame_readable(uint64_t fp)

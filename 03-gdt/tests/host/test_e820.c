@@ -141,7 +141,7 @@ static void q35_2g_tcg(void)
 	free(out);
 }
 
-/* The table from the seed notes (QEMU under KVM), as Redox saw it:
+/* The table Redox 0.3.5 printed (QEMU under KVM), as Redox saw it:
  * every acpi word 0, because its bootloader zeroed the buffer and
  * SeaBIOS never writes that word. */
 static void seed_table(struct e820_entry *t, uint32_t acpi)
