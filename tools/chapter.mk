@@ -31,6 +31,12 @@ OPT ?= -Og
 ## save floating-point state on its own behalf;
 ## `-fno-omit-frame-pointer`: RBP chains make backtraces possible;
 ## `-fno-stack-protector`: there is no runtime to support it;
+## `-fstack-clash-protection`: a function that moves RSP down by more
+## than a page touches every page on the way, so an overflow lands in
+## the guard page below a kernel stack instead of jumping over it;
+## `-Wframe-larger-than=1024`: and such frames are refused in the first
+## place (an error, with -Werror): a large buffer belongs in static
+## memory, not on a 16 KiB interrupt stack;
 ## `-fpie`: RIP-relative code, see kernel/linker.ld;
 ## `-fno-tree-loop-distribute-patterns`: stops gcc from turning the loop
 ## inside memset into a call to memset;
@@ -38,6 +44,7 @@ OPT ?= -Og
 ## (`make OPT=-O2` for benchmarks).
 CFLAGS := -std=gnu11 -ffreestanding -nostdlib -mno-red-zone \
 	-mgeneral-regs-only -fno-omit-frame-pointer -fno-stack-protector \
+	-fstack-clash-protection -Wframe-larger-than=1024 \
 	-fpie -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns \
 	-Wall -Wextra -Werror -g $(OPT) -MMD -MP
