@@ -77,19 +77,6 @@ SELFTEST(boot_record_valid)
 	return NULL;
 }
 
-/* We got here in 64-bit mode, so these cannot be clear; the test shows
- * where to look for them: EFER.LMA, CR0.PG, CR0.PE, CR4.PAE. */
-SELFTEST(cpu_in_long_mode)
-{
-	if (!(rdmsr(MSR_IA32_EFER) & EFER_LMA))
-		return "EFER.LMA is clear";
-	if ((read_cr0() & (CR0_PG | CR0_PE)) != (CR0_PG | CR0_PE))
-		return "CR0.PG or CR0.PE is clear";
-	if (!(read_cr4() & CR4_PAE))
-		return "CR4.PAE is clear";
-	return NULL;
-}
-
 SELFTEST(e820_invariants)
 {
 	static char why[96];

@@ -10,8 +10,8 @@
  *   build/host/test_e820
  *
  * Output buffers come from malloc with exactly the size passed to the
- * sanitiser, so AddressSanitizer stops the program if it writes even
- * one range too many.
+ * sanitiser, so AddressSanitizer stops the case if it writes even one
+ * range too many.
  */
 
 #include <stdint.h>
@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "../../kernel/e820.c"
+#include "../../kernel/format.c"   /* ksnprintf, for e820_check */
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 

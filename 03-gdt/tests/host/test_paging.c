@@ -833,53 +833,54 @@ static void out_of_frames(void)
 	for (long k = 0; k < 3; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_4k_need3_k%ld", k);
-		out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_4k_need3_k%ld", k) {
+			out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
+			as_destroy(pml4);
+		}
 	}
 	/* 4 KiB where only the PDPT exists: PD and PT missing */
 	for (long k = 0; k < 2; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_4k_need2_k%ld", k);
-		EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
-		out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
-		EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_4k_need2_k%ld", k) {
+			EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
+			out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
+			EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
+			as_destroy(pml4);
+		}
 	}
 	/* 2 MiB into an empty region: PDPT and PD missing */
 	for (long k = 0; k < 2; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_2m_need2_k%ld", k);
-		out_of_frames_case(pml4, make_va(4, 5, 6, 0), true, k);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_2m_need2_k%ld", k) {
+			out_of_frames_case(pml4, make_va(4, 5, 6, 0), true, k);
+			as_destroy(pml4);
+		}
 	}
 	/* the same in the kernel half, where the PDPT stays */
 	for (long k = 0; k < 3; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_kernel_half_k%ld", k);
-		out_of_frames_case(pml4, make_va(300, 5, 6, 7), false, k);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_kernel_half_k%ld", k) {
+			out_of_frames_case(pml4, make_va(300, 5, 6, 7), false,
+					   k);
+			as_destroy(pml4);
+		}
 	}
 	/* nothing missing: no allocation, so no failure */
 	{
 		uint64_t pml4 = as_new(), va = make_va(4, 0, 0, 2);
 
-		check_begin("out_of_frames_need0_succeeds");
-		EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
-		pool_fail_after(0);
-		EXPECT_ERR(page_map(pml4, va, 0x2000, 0), 0);
-		pool_fail_off();
-		EXPECT_ERR(page_unmap(pml4, va, NULL), 0);
-		EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_need0_succeeds") {
+			EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
+			pool_fail_after(0);
+			EXPECT_ERR(page_map(pml4, va, 0x2000, 0), 0);
+			pool_fail_off();
+			EXPECT_ERR(page_unmap(pml4, va, NULL), 0);
+			EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
+			as_destroy(pml4);
+		}
 	}
 }
 
@@ -1360,9 +1361,10 @@ int main(void)
 	RUN(strerror_all_codes);
 	RUN(random_against_model);
 
-	check_begin("no_frames_leaked");
-	CHECKF(frames_in_use == 0, "%d frames still in use", frames_in_use);
-	check_end();
+	CASE("no_frames_leaked") {
+		CHECKF(frames_in_use == 0, "%d frames still in use",
+		       frames_in_use);
+	}
 	free(snap_ram);
 	free(ram);
 	return check_done("test_paging");
