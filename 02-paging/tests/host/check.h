@@ -60,6 +60,7 @@
 static char check_name[200];     /* the current case */
 static bool check_in_case;       /* between check_begin and check_end */
 static int check_case_failures;  /* failed checks in the current case */
+#define check_case_failed (check_case_failures > 0)  /* for a loop's test */
 static int check_passed, check_failed;
 static int check_index;          /* cases begun so far */
 static int check_replay_to;      /* child: cases up to this one were
