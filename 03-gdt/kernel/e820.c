@@ -419,6 +419,27 @@ uint64_t e820_usable_bytes(const struct mem_range *m, int n)
 	return total;
 }
 
+bool e820_is_ram(uint32_t type)
+{
+	switch (type) {
+	case E820_USABLE: case E820_KERNEL: case E820_BOOT:
+	case E820_ACPI: case E820_NVS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+uint64_t e820_ram_end(const struct mem_range *m, int n)
+{
+	uint64_t end = 0;
+
+	for (int i = 0; i < n; i++)
+		if (e820_is_ram(m[i].type) && m[i].end > end)
+			end = m[i].end;
+	return end;
+}
+
 const char *e820_type_name(uint32_t type)
 {
 	switch (type) {
