@@ -101,6 +101,13 @@ static inline void write_cr4(uint64_t v)
 	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
 
+/* LTR: load the task register with a TSS selector (once per CPU: the
+ * CPU marks the descriptor busy). */
+static inline void ltr(uint16_t selector)
+{
+	__asm__ volatile("ltr %0" : : "r"(selector) : "memory");
+}
+
 /* INVLPG: drop the TLB entry for the page containing va, global or not. */
 static inline void invlpg(uint64_t va)
 {
