@@ -152,8 +152,10 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Control-register bits this kernel sets (Intel SDM vol. 3, 2.5). */
+/* Control-register bits this kernel uses (Intel SDM vol. 3, 2.5). */
+#define CR0_TS (1ull << 3)   /* task switched: x87/SSE use faults */
 #define CR0_WP (1ull << 16)  /* write protect, also for ring 0 */
+#define CR4_MCE (1ull << 6)  /* machine checks raise exception 18 */
 #define CR4_PGE (1ull << 7)  /* global pages */
 
 /* CPUID leaf 1, ECX bit 31: running under a hypervisor. */
