@@ -30,5 +30,7 @@ SELFTEST(cpu_features_on)
 		return "CR4.PGE is clear";
 	if (!(read_cr0() & CR0_WP))
 		return "CR0.WP is clear";
+	if (!(read_cr4() & CR4_MCE))
+		return "CR4.MCE is clear";
 	return NULL;
 }
