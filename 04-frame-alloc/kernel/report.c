@@ -29,7 +29,7 @@
  *    stack ran into, typically the guard page below a kernel stack.
  * 3. Where: RIP as function+offset, the stack pointer, and whether the
  *    handler is running on one of the IST stacks.
- * 4. All general registers, CR0, CR3 and CR4, as the CPU had them.
+ * 4. All general registers, CR0, CR2, CR3 and CR4, as the CPU had them.
  * 5. A backtrace: the chain of saved frame pointers. The kernel is
  *    built with `-fno-omit-frame-pointer`, so each function's frame
  *    begins with the caller's RBP and, above it, the return address.
