@@ -31,14 +31,22 @@ OPT ?= -Og
 ## save floating-point state on its own behalf;
 ## `-fno-omit-frame-pointer`: RBP chains make backtraces possible;
 ## `-fno-stack-protector`: there is no runtime to support it;
+## `STACK_FLAGS` (below): guarding the stacks;
 ## `-fpie`: RIP-relative code, see kernel/linker.ld;
 ## `-fno-tree-loop-distribute-patterns`: stops gcc from turning the loop
 ## inside memset into a call to memset;
 ## `-Og -g`: optimised only as far as keeps gdb stepping line by line
 ## (`make OPT=-O2` for benchmarks).
+## `STACK_FLAGS`: `-fstack-clash-protection` makes a function that
+## moves RSP down by more than a page touch every page on the way, so an
+## overflow lands in the guard page below a kernel stack instead of
+## stepping over it; `-Wframe-larger-than=1024` refuses such frames in
+## the first place (an error, with -Werror): a large buffer belongs in
+## static memory, not on a 16 KiB interrupt stack.
+STACK_FLAGS := -fstack-clash-protection -Wframe-larger-than=1024
 CFLAGS := -std=gnu11 -ffreestanding -nostdlib -mno-red-zone \
 	-mgeneral-regs-only -fno-omit-frame-pointer -fno-stack-protector \
-	-fpie -fno-asynchronous-unwind-tables \
+	$(STACK_FLAGS) -fpie -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns \
 	-Wall -Wextra -Werror -g $(OPT) -MMD -MP
 ## The linker flags: a static executable with 4 KiB-aligned segments.

@@ -1,9 +1,8 @@
 ; gdt_load.asm: load a GDT and make every segment register use it.
 ;
-; void gdt_load(const void *gdtr, uint16_t code, uint16_t data,
-;               uint16_t tss);
+; void gdt_load(const void *gdtr, uint16_t code, uint16_t data);
 ;
-; System V arguments: RDI = gdtr, SI = code, DX = data, CX = tss.
+; System V arguments: RDI = gdtr, SI = code, DX = data.
 
 ;; ### gdt_load
 ;;
@@ -37,5 +36,4 @@ gdt_load:
         xor     eax, eax
         mov     fs, ax
         mov     gs, ax
-        ltr     cx
         ret

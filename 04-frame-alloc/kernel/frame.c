@@ -102,7 +102,7 @@
  * The allocator needs no heap. All it knows is in `frame_pool` (list
  * heads and counters, a few hundred bytes) and in one *state table*
  * with a 12-byte `struct frame_info` for every frame, from frame 0 up
- * to the end of the highest usable range. An entry says two things:
+ * to the end of the highest RAM range. An entry says two things:
  *
  * - whether the frame is managed at all, and whether it is the first
  *   frame of a free block or of a run handed out (with that block's or
@@ -500,7 +500,8 @@ void frame_get_stats(struct frame_stats *s)
  * ## Starting up, and why there is no "noncore" phase
  *
  * The table is the only memory the allocator needs, and its size
- * depends only on the highest usable address. So at boot:
+ * depends only on the highest address that may ever be usable. So at
+ * boot:
  *
  * 1. `frame_meta_bytes(max_phys)` says how many bytes the table needs;
  * 2. the kernel (frame_setup.c) picks that many bytes, frame-aligned,
