@@ -10,8 +10,12 @@
 ;; cannot say it: every local variable of the caller lives on the old
 ;; stack. So the caller hands over a function to run on the new stack,
 ;; and never gets control back. RBP = 0 ends the chain of frame pointers
-;; there, as entry.asm does for the boot stack. The top is page-aligned,
-;; and the `call` pushes 8 bytes, as the calling convention expects.
+;; there, as entry.asm does for the boot stack. The two zero words
+;; pushed first give gdb a defined end: it reads the lower one as
+;; `kstack_switch`'s own return address, 0, instead of reading the
+;; unmapped page above the stack (gdb/trapframe.py hides that frame). The top is page-aligned; two pushes and the `call` leave RSP
+;; 8 bytes below a multiple of 16 at `fn`'s entry, as the calling
+;; convention expects.
 
 bits 64
 default rel
@@ -22,8 +26,10 @@ global kstack_switch
 kstack_switch:
         mov     rsp, rdi
         xor     ebp, ebp
+        push    rbp                     ; a zero return address, and a
+        push    rbp                     ; zero frame pointer under it
         call    rsi
-.halt:                                  ; fn never returns; if it did,
-        cli                             ; stop here
+        cli                             ; fn never returns; if it did,
+.halt:                                  ; stop here
         hlt
         jmp     .halt
