@@ -31,14 +31,22 @@ OPT ?= -Og
 ## save floating-point state on its own behalf;
 ## `-fno-omit-frame-pointer`: RBP chains make backtraces possible;
 ## `-fno-stack-protector`: there is no runtime to support it;
+## `STACK_FLAGS` (below): guarding the stacks;
 ## `-fpie`: RIP-relative code, see kernel/linker.ld;
 ## `-fno-tree-loop-distribute-patterns`: stops gcc from turning the loop
 ## inside memset into a call to memset;
 ## `-Og -g`: optimised only as far as keeps gdb stepping line by line
 ## (`make OPT=-O2` for benchmarks).
+## `STACK_FLAGS`: `-fstack-clash-protection` makes a function that
+## moves RSP down by more than a page touch every page on the way, so an
+## overflow lands in the guard page below a kernel stack instead of
+## stepping over it; `-Wframe-larger-than=1024` refuses such frames in
+## the first place (an error, with -Werror): a large buffer belongs in
+## static memory, not on a 16 KiB interrupt stack.
+STACK_FLAGS := -fstack-clash-protection -Wframe-larger-than=1024
 CFLAGS := -std=gnu11 -ffreestanding -nostdlib -mno-red-zone \
 	-mgeneral-regs-only -fno-omit-frame-pointer -fno-stack-protector \
-	-fpie -fno-asynchronous-unwind-tables \
+	$(STACK_FLAGS) -fpie -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns \
 	-Wall -Wextra -Werror -g $(OPT) -MMD -MP
 ## `make OPT=-O2` (or -O3) also defines OPTIMISED_BUILD, which leaves
@@ -63,7 +71,17 @@ HOST_TESTS := $(patsubst tests/host/%.c,$(B)/host/%,\
 	$(sort $(wildcard tests/host/test_*.c)))
 
 .PHONY: all run gdb gdb-boot test hosttest boottest gdbtest boot-log clean
-all: $(B)/disk.img $(B)/kernel.elf
+.PHONY: FORCE
+all: $(B)/disk.img $(B)/kernel.elf $(B)/boot.elf
+
+## The flags are an input of every object, like its source: `build/flags`
+## holds those of the last build and is rewritten only when they change,
+## so `make OPT=-O0` after a normal build recompiles everything (no
+## `make clean` needed), and the next plain `make` goes back to -Og.
+FLAGS = $(CC) $(CFLAGS) | $(LD) $(LDFLAGS) | $(NASM)
+$(B)/flags: FORCE
+	@mkdir -p $(@D)
+	@echo '$(FLAGS)' | cmp -s - $@ || echo '$(FLAGS)' >$@
 
 ## The NASM side of `bootinfo.h`: each `#define NAME VALUE` becomes
 ## `%define NAME VALUE`; the C parts are dropped.
@@ -73,18 +91,29 @@ $(B)/bootinfo.inc: kernel/bootinfo.h
 		$< > $@
 
 ## NASM also writes a listing (`build/stage1.lst`, `build/stage2.lst`):
-## every instruction with its offset, for real-mode debugging in gdb.
-$(B)/stage1.bin: boot/stage1.asm $(B)/bootinfo.inc
-	$(NASM) -f bin -I $(B)/ -l $(B)/stage1.lst -o $@ $<
+## every instruction with its offset, for real-mode debugging in gdb;
+## and a map of every label's address (`build/stage1.map`), from which
+## tools/bootsyms makes `build/boot.elf`: the labels as symbols, which
+## `make gdb` loads, so that `break *e820_collect` works in stage 2.
+MAP = --before '[map symbols $(@:.bin=.map)]'
+$(B)/stage1.bin: boot/stage1.asm $(B)/bootinfo.inc $(B)/flags
+	$(NASM) -f bin -I $(B)/ -l $(B)/stage1.lst $(MAP) -o $@ $<
 
-$(B)/stage2.bin: boot/stage2.asm $(wildcard boot/*.inc) $(B)/bootinfo.inc
-	$(NASM) -f bin -I boot/ -I $(B)/ -l $(B)/stage2.lst -o $@ $<
+$(B)/stage2.bin: boot/stage2.asm $(wildcard boot/*.inc) $(B)/bootinfo.inc \
+		$(B)/flags
+	$(NASM) -f bin -I boot/ -I $(B)/ -l $(B)/stage2.lst $(MAP) -o $@ $<
 
-$(B)/%.o: %.c
+STAGE2_ADDR = $(shell sed -n \
+	's/^%define STAGE2_ADDR \(0x[0-9A-Fa-f]*\).*/\1/p' $(B)/bootinfo.inc)
+$(B)/boot.elf: $(B)/stage1.bin $(B)/stage2.bin $(TOOLS)/bootsyms
+	$(TOOLS)/bootsyms $@ stage1 0x7c00 $(B)/stage1.bin $(B)/stage1.map \
+		stage2 $(STAGE2_ADDR) $(B)/stage2.bin $(B)/stage2.map
+
+$(B)/%.o: %.c $(B)/flags
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(B)/%.asm.o: %.asm
+$(B)/%.asm.o: %.asm $(B)/flags
 	@mkdir -p $(@D)
 	$(NASM) -f elf64 -g -F dwarf -o $@ $<
 
@@ -98,7 +127,7 @@ $(B)/ksyms-empty.c:
 	@mkdir -p $(@D)
 	$(TOOLS)/gensyms > $@
 
-$(B)/ksyms-%.o: $(B)/ksyms-%.c kernel/ksyms.h
+$(B)/ksyms-%.o: $(B)/ksyms-%.c kernel/ksyms.h $(B)/flags
 	$(CC) $(CFLAGS) -I kernel -c -o $@ $<
 
 $(B)/kernel.pass1.elf: $(KERNEL_OBJ) $(B)/ksyms-empty.o kernel/linker.ld
@@ -131,15 +160,17 @@ $(B)/bad-%.img: $(B)/disk.img $(TOOLS)/mkbadimage
 
 ## `make run QEMUFLAGS="--machine pc --mem 6G"` passes options to
 ## tools/qemu; `QEMUARGS="-cpu qemu64,vendor=GenuineIntel"` passes
-## arguments to QEMU itself.
+## arguments to QEMU itself; `TEST=NAME` runs the kernel's test scenario
+## NAME, as the boot tests do (`make gdb TEST=boot`: every self-test,
+## under gdb). `GDBPORT` is the port of QEMU's gdb stub (1234; 0: any
+## free port).
 run: all
-	$(TOOLS)/qemu $(QEMUFLAGS) $(B)/disk.img -- $(QEMUARGS)
+	$(TOOLS)/qemu $(QEMUFLAGS) $(if $(TEST),--test $(TEST)) \
+		$(B)/disk.img -- $(QEMUARGS)
 
-gdb: all
-	$(TOOLS)/gdb-session kernel $(B)
-
-gdb-boot: all
-	$(TOOLS)/gdb-session boot $(B)
+gdb gdb-boot: all
+	TEST='$(TEST)' $(TOOLS)/gdb-session $(if $(filter gdb,$@),kernel,boot) \
+		$(B)
 
 hosttest: $(HOST_TESTS)
 	@for t in $^; do $$t || true; done

@@ -13,29 +13,10 @@ set disassembly-flavor intel
 
 ## ## Real mode
 ##
-## gdb cannot disassemble 16-bit code once connected, and in real mode
-## its `$pc` is IP without the CS base. QEMU's own monitor can: `x/8i $pc`
-## there follows the CPU's mode and adds the CS base. These two commands
-## wrap it:
-##
-## - `rdis`: show the next eight instructions;
-## - `rstep`: execute one instruction and show the next three.
-##
-## Breakpoints in real mode are set on linear addresses: `break *0x7c00`
-## for the first instruction of the boot sector. The NASM listings
-## `build/stage1.lst` and `build/stage2.lst` give every instruction's
-## offset (add 0x7c00 or 0x7e00).
-define rdis
-  monitor x/8i $pc
-end
-document rdis
-Disassemble 8 instructions at CS:IP, in the CPU's current mode (QEMU).
-end
-
-define rstep
-  stepi
-  monitor x/3i $pc
-end
-document rstep
-Execute one instruction, then show the next three (real-mode safe).
-end
+## `rdis` and `rstep` (tools/gdb/realmode.py, loaded after this file)
+## disassemble in the CPU's current mode, 16-bit included, where gdb's
+## own `x/i` cannot. Breakpoints in real mode are set on linear
+## addresses: `break *0x7c00` for the first instruction of the boot
+## sector, or by a label of the bootloader: `break *e820_collect`
+## (build/boot.elf holds the labels; the NASM listings
+## `build/stage1.lst` and `build/stage2.lst` show the code around them).
