@@ -1,13 +1,20 @@
 -- filter.lua: runs after book/reader.lua. It adapts one document to what
 -- is being built, given by metadata (book/Makefile passes it with -M):
---   book-target   site | book | handout
---   page          this page's name (site, handout): index, 01-boot-e820 ...
+--   book-target   site | handout | appendix | front
+--                 (site: an HTML page; the others are rendered to PDF:
+--                 a chapter's teaching text, which is its handout and its
+--                 chapter of the whole book; its appendix; the front matter)
+--   page          this page's name (site, handout, appendix): index,
+--                 01-boot-e820 ...
 --   pages         all page names of the site in order, space separated
 --   chapters-root the directory holding the chapter directories
--- It sets is-site / is-book / is-handout, the previous/next navigation and
+-- It sets is-site / is-pdf / is-<target>, the previous/next navigation and
 -- the contents list for the HTML template, adds the contents to the front
--- page, and rewrites links between pages: within one PDF every link must be
--- internal, and a handout cannot follow links to other chapters.
+-- page, and rewrites links between pages. A PDF is rendered on its own, so
+-- a link to anything outside it (another chapter, the appendix) becomes
+-- "xref:ID": book/lib/render takes such links out of the PDF and notes
+-- where they were, and book/lib/assemble makes them links again in the
+-- whole book, where every ID exists.
 
 local SCRIPT_DIR = (PANDOC_SCRIPT_FILE or "./filter.lua"):match("^(.*)/[^/]*$")
                    or "."
@@ -125,32 +132,63 @@ local function lean_listings(doc)
   end})
 end
 
-function Pandoc(doc)
-  local meta = doc.meta
-  local target = meta_str(meta, "book-target") or "site"
-  local page = meta_str(meta, "page") or ""
-  local root = meta_str(meta, "chapters-root") or "."
-  meta["is-" .. target] = true
+-- Every id a PDF will have: elements' ids, and the ids pandoc gives the
+-- lines of numbered listings (<listing id>-<line number>).
+local function ids_of(doc)
+  local ids = {}
+  local function note(el)
+    if el.identifier and el.identifier ~= "" then ids[el.identifier] = true end
+  end
+  doc:walk({Header = note, Div = note, Span = note, Link = note,
+    CodeBlock = function(cb)
+      note(cb)
+      if cb.identifier ~= "" and cb.classes:includes("numberLines") then
+        local first = tonumber(cb.attributes.startFrom or "1") or 1
+        local n = select(2, cb.text:gsub("\n", "\n")) + 1
+        for i = first, first + n - 1 do ids[cb.identifier .. "-" .. i] = true end
+      end
+    end})
+  return ids
+end
 
-  -- links between pages
+-- A document rendered to PDF: every link within it, and every link to
+-- another page turned into one to an id ("xref:" when the id is not in
+-- this document), lead-in paragraphs marked, listings made lean.
+local function for_pdf(doc)
   doc = doc:walk({Link = function(l)
     local p, frag = l.target:match("^([%w_.-]+)%.html#?(.*)$")
     if not p or l.target:match("^%a+://") then return nil end
-    if target == "book" then
-      l.target = "#" .. (frag ~= "" and frag or top_id(p))
-      return l
-    end
-    if p == page then
-      l.target = "#" .. (frag ~= "" and frag or top_id(p))
-      return l
-    end
-    if target == "handout" then
-      return pandoc.Span(l.content, {class = "xref"})
-    end
-    return nil
+    l.target = "#" .. (frag ~= "" and frag or top_id(p))
+    return l
   end})
-
-  if target ~= "site" and PANDOC_WRITER_OPTIONS then
+  -- a link to an id the document does not have (the appendix, a file
+  -- printed in the other part, another chapter) is a cross-reference
+  local ids = ids_of(doc)
+  doc = doc:walk({Link = function(l)
+    local frag = l.target:match("^#(.+)$")
+    if frag and not ids[frag] then
+      l.target = "xref:" .. frag
+      return l
+    end
+  end})
+  -- a paragraph that ends with a colon introduces the next block: the
+  -- PDFs keep the two on one page (book.css, .lead-in)
+  local function mark_lead_ins(blocks)
+    local out = pandoc.List()
+    for i, b in ipairs(blocks) do
+      local last = b.t == "Para" and b.content[#b.content]
+      if last and last.t == "Str" and last.text:match(":$") and blocks[i + 1]
+         and blocks[i + 1].t ~= "Header" then
+        out:insert(pandoc.Div({b}, {class = "lead-in"}))
+      else
+        out:insert(b)
+      end
+    end
+    return out
+  end
+  doc.blocks = mark_lead_ins(doc.blocks)
+  doc = doc:walk({Div = function(d) d.content = mark_lead_ins(d.content); return d end})
+  if PANDOC_WRITER_OPTIONS then
     doc = lean_listings(doc)
     -- the site's change marks are rules on line ids; the PDFs mark lines
     -- with classes instead (see lean), so those rules must go
@@ -158,6 +196,54 @@ function Pandoc(doc)
       if b.text:match('^<style class="change%-marks">') then return {} end
     end})
   end
+  return doc
+end
+
+-- The print parts that reader.lua rendered into the site's page (divs
+-- print-handout and print-appendix): each is taken out and written, as a
+-- document for PDF, to the file that metadata print-handout-out or
+-- print-appendix-out names. One pandoc run thus makes a chapter's page
+-- and the HTML of both of its PDFs.
+local function write_print_parts(doc)
+  local keep = pandoc.List()
+  for _, b in ipairs(doc.blocks) do
+    local part = b.t == "Div" and b.identifier:match("^print%-(%a+)$")
+    if part then
+      local path = meta_str(doc.meta, "print-" .. part .. "-out")
+      if path then
+        local meta = {}
+        for k, v in pairs(doc.meta) do meta[k] = v end
+        meta["is-site"] = nil
+        meta["book-target"] = pandoc.MetaString(part)
+        meta["is-" .. part] = true
+        meta["is-pdf"] = true
+        meta.pagetitle = pandoc.MetaString(b.attributes.title or part)
+        local pdoc = for_pdf(pandoc.Pandoc(b.content, meta))
+        local f = assert(io.open(path, "wb"))
+        f:write(pandoc.write(pdoc, "html5", PANDOC_WRITER_OPTIONS))
+        f:close()
+      end
+    else
+      keep:insert(b)
+    end
+  end
+  doc.blocks = keep
+  return doc
+end
+
+function Pandoc(doc)
+  local meta = doc.meta
+  local target = meta_str(meta, "book-target") or "site"
+  local page = meta_str(meta, "page") or ""
+  local root = meta_str(meta, "chapters-root") or "."
+  meta["is-" .. target] = true
+  if target ~= "site" then
+    meta["is-pdf"] = true
+    doc.meta = meta
+    return for_pdf(doc)
+  end
+  doc = write_print_parts(doc)
+  meta = doc.meta
 
   if target == "site" then
     local pages = {}

@@ -5,6 +5,10 @@
 --   *.chapter  a chapter stub written by book/Makefile, key=value lines:
 --                dir=/abs/path/01-boot-e820      the chapter directory
 --                bootlog=/abs/path/01-boot-e820.bootlog   captured output
+--                part=all|handout|appendix      (default all, see below)
+--                print=1      also the handout and appendix parts, in divs
+--                             print-handout, print-appendix (filter.lua
+--                             writes them to files of their own)
 -- One chapter stub gives one chapter page or handout; the front pages and
 -- all stubs together give the whole book.
 --
@@ -26,13 +30,18 @@ end
 local SCRIPT_DIR = (PANDOC_SCRIPT_FILE or "./reader.lua"):match("^(.*)/[^/]*$")
                    or "."
 local MAX_COLS = 80
-local SHORT_LISTING = 15        -- listings this short are kept on one page
+local SHORT_LISTING = 6         -- listings this short are kept on one page
 local TAB_STOP = 8
 
 ------------------------------------------------------------------------
 -- Small utilities
 
+-- While the print parts of a chapter are rendered (see Reader), the
+-- problems found are the ones the site's rendering reported already.
+local quiet = false
+
 local function diag(kind, msg)
+  if quiet then return end
   io.stderr:write("book: ", kind, ": ", msg, "\n")
 end
 
@@ -163,7 +172,8 @@ end
 
 -- Parse a CHAPTER manifest.
 local function read_manifest(ch)
-  local m = {order = {}, new = {}, changed = {}, removed = {}, title = nil}
+  local m = {order = {}, new = {}, changed = {}, removed = {}, support = {},
+             support_list = {}, title = nil}
   local text = read_file(ch.dir .. "/CHAPTER")
   if text == nil then
     diag("manifest", ch.name .. "/CHAPTER is missing")
@@ -183,6 +193,11 @@ local function read_manifest(ch)
       m.changed[p or ""] = hash or ""
     elseif word == "removed" then
       m.removed[rest:match("^(%S+)") or ""] = true
+    elseif word == "support" then
+      for p in rest:gmatch("%S+") do
+        m.support[p] = true
+        m.support_list[#m.support_list + 1] = p
+      end
     elseif word ~= nil then
       diag("manifest", ch.name .. "/CHAPTER:" .. n ..
            ": unknown directive '" .. word .. "'")
@@ -233,8 +248,41 @@ local function load_chapter(dir)
   for _, p in ipairs(all) do
     if not placed[p] then ch.files[#ch.files + 1] = p end
   end
+  for _, p in ipairs(ch.manifest.support_list) do
+    if not ch.set[p] then
+      diag("manifest", ch.name .. "/CHAPTER: support lists " .. p ..
+           ", which is not in the chapter")
+    end
+  end
   chapter_cache[dir] = ch
   return ch
+end
+
+-- The part of the book a file belongs to (book/CONVENTIONS.md, section 3):
+--   "main"     the chapter's teaching text: in the handout
+--   "support"  support code, optional reading: in the appendix
+--   "tests"    tests, benchmarks and debugger helpers: in the appendix
+-- Tests are found by path: anything under tests/, bench/ or gdb/, a
+-- kernel self-test file (*_tests.c) or a test list (*.tests). Support code
+-- is what a `support` line of this chapter's CHAPTER, or of an earlier
+-- chapter's, names.
+local PART_TITLE = {
+  main = "The chapter",
+  support = "Support code (optional reading)",
+  tests = "Tests, benchmarks and debugger helpers",
+}
+local function is_test_path(p)
+  local top = p:match("^([^/]+)/")
+  return top == "tests" or top == "bench" or top == "gdb"
+         or basename(p):match("_tests%.c$") ~= nil
+         or basename(p):match("%.tests$") ~= nil
+end
+local function file_part(chs, k, p)
+  if is_test_path(p) then return "tests" end
+  for j = 1, k do
+    if chs[j].manifest.support[p] then return "support" end
+  end
+  return "main"
 end
 
 local function content(ch, path)
@@ -607,7 +655,10 @@ end
 -- piece that changed, or before or after which lines were removed (the
 -- PDFs' listings are marked from them; the site uses the <style> rules).
 local function listing_block(view, piece, where, marks)
-  local attrs = {startFrom = tostring(piece.first), file = view.path}
+  -- a list of pairs, not a table: the order of the attributes in the
+  -- output must not change from run to run (a PDF part whose HTML is the
+  -- same is not rendered again)
+  local attrs = {{"startFrom", tostring(piece.first)}, {"file", view.path}}
   if marks then
     for _, kind in ipairs({"changed", "before", "after"}) do
       local list = {}
@@ -615,8 +666,8 @@ local function listing_block(view, piece, where, marks)
         if marks[kind][n] then list[#list + 1] = tostring(n) end
       end
       if #list > 0 then
-        attrs[kind == "changed" and "changed" or ("cut-" .. kind)] =
-          table.concat(list, " ")
+        attrs[#attrs + 1] = {kind == "changed" and "changed" or ("cut-" .. kind),
+                             table.concat(list, " ")}
       end
     end
   end
@@ -798,7 +849,21 @@ local function readme_blocks(ch, stub, opts, idmap)
     if b.t == "RawBlock" and b.format:match("html")
        and b.text:match("^%s*<!%-%-%s*boot%-log%s*%-%->%s*$") then
       marker = true
-      for _, x in ipairs(bootlog_blocks(ch, stub)) do
+      local log = bootlog_blocks(ch, stub)
+      if stub.part == "appendix" then
+        log = {}                -- printed by render_chapter instead
+      elseif stub.part == "handout" then
+        -- the full log is mostly self-test lines: the appendix prints it
+        local lines = 0
+        for _, x in ipairs(log) do
+          if x.t == "CodeBlock" then lines = select(2, x.text:gsub("\n", "")) + 1 end
+        end
+        log = {pandoc.Para({pandoc.Emph({pandoc.Link(text_inlines(
+          "The full log (" .. plural(lines, "line") .. ") is printed in " ..
+          "the chapter's appendix, on the site and in the whole book."),
+          "#" .. ch.prefix .. "-boot-log")})})}
+      end
+      for _, x in ipairs(log) do
         (in_ex and exercises or body)[#(in_ex and exercises or body) + 1] = x
       end
     elseif in_ex then
@@ -816,28 +881,36 @@ local function readme_blocks(ch, stub, opts, idmap)
   return body, exercises
 end
 
+-- A chapter is rendered as one of three parts (the stub's part= line):
+--   all       the site's page: everything below, in this order
+--   handout   the teaching text: title, README, the list of files, the
+--             files of part "main" (see file_part), the exercises
+--   appendix  the rest, under its own title: support code, tests and
+--             helpers, the changes since the previous chapter with the diff
 local function render_chapter(stub, opts)
+  local part = stub.part or "all"
+  if part ~= "all" and part ~= "handout" and part ~= "appendix" then
+    error(stub.dir .. ": unknown part " .. part)
+  end
   local ch = load_chapter(stub.dir)
   local chs, k = siblings(ch)
   local prev = chs[k - 1]
   local idmap = {}
   local out = {}
-
-  used_ids[ch.prefix] = true
-  out[#out + 1] = pandoc.Header(1,
-    {pandoc.Span({pandoc.Str("Chapter"), pandoc.Space(), pandoc.Str(tostring(ch.num))},
-                 {class = "chapnum"}),
-     pandoc.Space(), table.unpack(title_inlines(ch.title))},
-    pandoc.Attr(ch.prefix, {"chapter"},
-                {running = "Chapter " .. ch.num .. ": " .. ch.title}))
+  local running = "Chapter " .. ch.num .. ": " .. ch.title
 
   -- statuses and the manifest check
   local st, shown, unchanged, counts = {}, {}, {}, {new = 0, changed = 0, unchanged = 0}
+  local fpart, by_part = {}, {main = {}, support = {}, tests = {}}
   for _, p in ipairs(ch.files) do
     st[p] = status(chs, k, p)
     counts[st[p]] = counts[st[p]] + 1
+    fpart[p] = file_part(chs, k, p)
     if st[p] == "unchanged" then unchanged[#unchanged + 1] = p
-    else shown[#shown + 1] = p end
+    else
+      shown[#shown + 1] = p
+      table.insert(by_part[fpart[p]], p)
+    end
     if prev then
       local m = ch.manifest
       if st[p] == "new" and not is_new(m, p) then
@@ -855,139 +928,225 @@ local function render_chapter(stub, opts)
       if not ch.set[p] then removed[#removed + 1] = p end
     end
   end
+  local appendix_title = "Appendix to Chapter " .. ch.num
+  local has_appendix = #by_part.support + #by_part.tests > 0 or prev ~= nil
 
-  local meta = "Directory " .. ch.name .. "/: " .. plural(#ch.files, "file")
-  if prev then
-    meta = meta .. ", " .. counts.new .. " new, " .. counts.changed ..
-           " changed, " .. counts.unchanged .. " unchanged since " .. prev.name
-    if #removed > 0 then meta = meta .. ", " .. #removed .. " removed" end
-  else
-    meta = meta .. ", all new"
-  end
-  out[#out + 1] = para_div("chapter-meta", text_inlines(meta .. "."))
-
+  -- the README first: its exercises come at the end of the teaching part
   local body, exercises = readme_blocks(ch, stub, opts, idmap)
-  for _, b in ipairs(body) do out[#out + 1] = b end
 
-  -- the list of files
-  local fl_id = unique_id(ch.prefix .. "-files")
-  out[#out + 1] = pandoc.Header(2, text_inlines("The files of this chapter"),
-                                pandoc.Attr(fl_id, {"files"}, {}))
-  out[#out + 1] = pandoc.Para(text_inlines(
-    "In reading order. Files the chapter adds or changes follow in full; " ..
-    "the listings carry each file's real line numbers, so a gdb command " ..
-    "such as break main.c:40 means the line numbered 40 on the page."))
-  local items = {}
-  for _, p in ipairs(shown) do
-    local view = file_view(ch, p)
-    local what
-    if st[p] == "new" then
-      what = "new, " .. plural(view.nlines, "line") .. "."
+  if part ~= "appendix" then
+    used_ids[ch.prefix] = true
+    out[#out + 1] = pandoc.Header(1,
+      {pandoc.Span({pandoc.Str("Chapter"), pandoc.Space(), pandoc.Str(tostring(ch.num))},
+                   {class = "chapnum"}),
+       pandoc.Space(), table.unpack(title_inlines(ch.title))},
+      pandoc.Attr(ch.prefix, {"chapter"}, {running = running}))
+
+    local meta = "Directory " .. ch.name .. "/: " .. plural(#ch.files, "file")
+    if prev then
+      meta = meta .. ", " .. counts.new .. " new, " .. counts.changed ..
+             " changed, " .. counts.unchanged .. " unchanged since " .. prev.name
+      if #removed > 0 then meta = meta .. ", " .. #removed .. " removed" end
     else
-      what = "changed."
+      meta = meta .. ", all new"
     end
-    items[#items + 1] = {pandoc.Plain({pandoc.Link({pandoc.Code(p)}, "#" .. view.fid),
-      pandoc.Str(":"), pandoc.Space(), table.unpack(text_inlines(what))})}
-  end
-  for _, p in ipairs(removed) do
-    items[#items + 1] = {pandoc.Plain({pandoc.Code(p), pandoc.Str(":"), pandoc.Space(),
-      table.unpack(text_inlines("removed in this chapter."))})}
-  end
-  if #items > 0 then
-    out[#out + 1] = pandoc.BulletList(items)
-  elseif #unchanged == 0 then
-    out[#out + 1] = pandoc.Para(text_inlines("The chapter has no files yet."))
-  end
-  -- files inherited unchanged, grouped by the chapter that shows them
-  local by_origin, origins = {}, {}
-  for _, p in ipairs(unchanged) do
-    local j = origin(chs, k, p)
-    if not by_origin[j] then by_origin[j] = {}; origins[#origins + 1] = j end
-    table.insert(by_origin[j], p)
-  end
-  table.sort(origins)
-  for _, j in ipairs(origins) do
-    local o = chs[j]
-    local inl = text_inlines("Unchanged since Chapter " .. o.num .. " (" .. o.name ..
-                             "), and printed there:")
-    for i, p in ipairs(by_origin[j]) do
-      inl[#inl + 1] = pandoc.Space()
-      inl[#inl + 1] = pandoc.Link({pandoc.Code(p)},
-                                  page_of(o) .. "#" .. file_view(o, p).fid)
-      inl[#inl + 1] = pandoc.Str(i == #by_origin[j] and "." or ",")
-    end
-    out[#out + 1] = pandoc.Div({pandoc.Para(inl)}, {class = "inherited"})
-  end
+    out[#out + 1] = para_div("chapter-meta", text_inlines(meta .. "."))
 
-  for _, p in ipairs(shown) do
-    render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out)
-  end
+    for _, b in ipairs(body) do out[#out + 1] = b end
 
-  -- changes since the previous chapter
-  local ch_id = unique_id(ch.prefix .. "-changes")
-  out[#out + 1] = pandoc.Header(2, text_inlines("Changes since the previous chapter"),
-                                pandoc.Attr(ch_id, {"changes"}, {}))
-  if not prev then
-    out[#out + 1] = pandoc.Para(text_inlines(
-      "This is the first chapter: every file is new."))
-  else
-    local news, changed = {}, {}
-    for _, p in ipairs(ch.files) do
-      if st[p] == "new" then news[#news + 1] = p end
-      if st[p] == "changed" then changed[#changed + 1] = p end
+    -- the list of files, by part, in reading order
+    local fl_id = unique_id(ch.prefix .. "-files")
+    out[#out + 1] = pandoc.Header(2, text_inlines("The files of this chapter"),
+                                  pandoc.Attr(fl_id, {"files"}, {}))
+    local intro = "Files the chapter adds or changes, in reading order. " ..
+      "The listings carry each file's real line numbers, so a gdb command " ..
+      "such as break main.c:40 means the line numbered 40 on the page."
+    if #by_part.main > 0 then
+      intro = intro .. " The files of the first list are the chapter's " ..
+              "text and follow below."
     end
-    local function code_list(list)
-      local inl = {}
-      for i, p in ipairs(list) do
-        if i > 1 then inl[#inl + 1] = pandoc.Str(","); inl[#inl + 1] = pandoc.Space() end
-        inl[#inl + 1] = pandoc.Code(p)
+    if has_appendix then
+      intro = intro .. " The other lists, and the changes since the " ..
+              "previous chapter, are printed after the exercises, in the " ..
+              "chapter's appendix: they are not needed to follow the text."
+    end
+    out[#out + 1] = pandoc.Para(text_inlines(intro))
+    local function file_items(list)
+      local items = {}
+      for _, p in ipairs(list) do
+        local view = file_view(ch, p)
+        local what
+        if st[p] == "new" then
+          what = "new, " .. plural(view.nlines, "line") .. "."
+        else
+          what = "changed."
+        end
+        items[#items + 1] = {pandoc.Plain({pandoc.Link({pandoc.Code(p)}, "#" .. view.fid),
+          pandoc.Str(":"), pandoc.Space(), table.unpack(text_inlines(what))})}
       end
-      return inl
+      return items
     end
-    local paras = {}
-    local intro = text_inlines("Compared with Chapter " .. prev.num .. " (" ..
-                               prev.name .. "): ")
-    intro[#intro + 1] = pandoc.Space()
-    local parts = {plural(#news, "new file"), plural(#changed, "changed file"),
-                   plural(#removed, "removed file")}
-    for _, x in ipairs(text_inlines(table.concat(parts, ", ") .. ".")) do
-      intro[#intro + 1] = x
-    end
-    paras[#paras + 1] = pandoc.Para(intro)
-    if #news > 0 then
-      local inl = text_inlines("New, shown in full above and left out of the diff:")
-      inl[#inl + 1] = pandoc.Space()
-      for _, x in ipairs(code_list(news)) do inl[#inl + 1] = x end
-      inl[#inl + 1] = pandoc.Str(".")
-      paras[#paras + 1] = pandoc.Para(inl)
+    local groups = {
+      {"main", "Read first, in this order:"},
+      {"support", PART_TITLE.support .. ", in the appendix:"},
+      {"tests", PART_TITLE.tests .. ", in the appendix:"},
+    }
+    local any = false
+    for _, g in ipairs(groups) do
+      local list = by_part[g[1]]
+      if #list > 0 and part == "handout" then
+        -- in the handout, a paragraph: the files are not on its pages
+        any = true
+        local inl = {pandoc.Strong(text_inlines(g[2]))}
+        for i, p in ipairs(list) do
+          inl[#inl + 1] = pandoc.Space()
+          inl[#inl + 1] = pandoc.Link({pandoc.Code(p)}, "#" .. file_view(ch, p).fid)
+          inl[#inl + 1] = pandoc.Str(i == #list and "." or ",")
+        end
+        out[#out + 1] = pandoc.Div({pandoc.Para(inl)}, {class = "file-group " .. g[1]})
+      elseif #list > 0 then
+        any = true
+        out[#out + 1] = pandoc.Div({pandoc.Para({pandoc.Strong(text_inlines(g[2]))}),
+                                    pandoc.BulletList(file_items(list))},
+                                   {class = "file-group " .. g[1]})
+      end
     end
     if #removed > 0 then
-      local inl = text_inlines("Removed:")
-      inl[#inl + 1] = pandoc.Space()
-      for _, x in ipairs(code_list(removed)) do inl[#inl + 1] = x end
-      inl[#inl + 1] = pandoc.Str(".")
-      paras[#paras + 1] = pandoc.Para(inl)
+      local items = {}
+      for _, p in ipairs(removed) do
+        items[#items + 1] = {pandoc.Plain({pandoc.Code(p), pandoc.Str(":"), pandoc.Space(),
+          table.unpack(text_inlines("removed in this chapter."))})}
+      end
+      out[#out + 1] = pandoc.BulletList(items)
+    elseif not any and #unchanged == 0 then
+      out[#out + 1] = pandoc.Para(text_inlines("The chapter has no files yet."))
     end
-    for _, b in ipairs(paras) do out[#out + 1] = b end
-    local lines = {}
-    for _, p in ipairs(changed) do
-      for _, l in ipairs(unified_diff(prev, ch, p)) do lines[#lines + 1] = l end
+    -- files inherited unchanged, grouped by the chapter that shows them
+    local by_origin, origins = {}, {}
+    for _, p in ipairs(unchanged) do
+      local j = origin(chs, k, p)
+      if not by_origin[j] then by_origin[j] = {}; origins[#origins + 1] = j end
+      table.insert(by_origin[j], p)
     end
-    if #lines > 0 then
-      local inl = text_inlines("The complete patch, new files included, is")
-      inl[#inl + 1] = pandoc.Space()
-      inl[#inl + 1] = pandoc.Code("diff -ruN -x build " .. prev.name .. " " .. ch.name)
-      inl[#inl + 1] = pandoc.Str(".")
-      out[#out + 1] = pandoc.Para(inl)
-      out[#out + 1] = pandoc.CodeBlock(table.concat(lines, "\n"),
-        pandoc.Attr(unique_id(ch.prefix .. "-diff"), {"diff", "chapter-diff"}))
+    table.sort(origins)
+    for _, j in ipairs(origins) do
+      local o = chs[j]
+      local inl = text_inlines("Unchanged since Chapter " .. o.num .. " (" .. o.name ..
+                               "), and printed there:")
+      for i, p in ipairs(by_origin[j]) do
+        inl[#inl + 1] = pandoc.Space()
+        inl[#inl + 1] = pandoc.Link({pandoc.Code(p)},
+                                    page_of(o) .. "#" .. file_view(o, p).fid)
+        inl[#inl + 1] = pandoc.Str(i == #by_origin[j] and "." or ",")
+      end
+      out[#out + 1] = pandoc.Div({pandoc.Para(inl)}, {class = "inherited"})
+    end
+
+    for _, p in ipairs(by_part.main) do
+      render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out)
+    end
+    for _, b in ipairs(exercises) do out[#out + 1] = b end
+  end
+
+  if part ~= "handout" and has_appendix then
+    local apx_id = unique_id(ch.prefix .. "-appendix")
+    local head = {pandoc.Str(appendix_title .. ":"), pandoc.Space(),
+                  table.unpack(title_inlines(ch.title))}
+    if part == "appendix" then
+      out[#out + 1] = pandoc.Header(1, head, pandoc.Attr(apx_id, {"appendix"},
+        {running = appendix_title .. ": " .. ch.title}))
+    else
+      out[#out + 1] = pandoc.Header(2, head, pandoc.Attr(apx_id, {"appendix"}, {}))
+    end
+    local what = {}
+    if #by_part.support > 0 then what[#what + 1] = "the support code" end
+    if #by_part.tests > 0 then what[#what + 1] = "the tests, benchmarks and debugger helpers" end
+    if prev then what[#what + 1] = "the changes since " .. prev.name .. " as a diff" end
+    local list = table.concat(what, ", "):gsub(", ([^,]*)$", " and %1")
+    out[#out + 1] = pandoc.Para(text_inlines("Reference material for Chapter " ..
+      ch.num .. ", not needed to follow its text: " .. list .. "."))
+    local notes = {
+      support = "Code the chapter's kernel needs but whose subject is not the " ..
+                "chapter's: read it when you want to know how it works.",
+      tests = "How the chapter's claims are checked: the kernel's self-tests, " ..
+              "the boot scenarios, the host tests and benchmarks, and the gdb " ..
+              "commands the chapter's sessions use.",
+    }
+    if part == "appendix" and stub.bootlog then
+      out[#out + 1] = pandoc.Header(2, text_inlines("The full boot log"),
+                                    pandoc.Attr(unique_id(ch.prefix .. "-boot-log-section"), {}, {}))
+      out[#out + 1] = pandoc.Para(text_inlines("Chapter " .. ch.num ..
+        "'s serial output with its self-tests, as the book build captured it."))
+      local log = prefix_ids(bootlog_blocks(ch, stub), ch.prefix, idmap)
+      for _, x in ipairs(log) do out[#out + 1] = x end
+    end
+    for _, g in ipairs({"support", "tests"}) do
+      if #by_part[g] > 0 then
+        out[#out + 1] = pandoc.Div({pandoc.Para({pandoc.Strong(text_inlines(PART_TITLE[g] .. ".")),
+          pandoc.Space(), table.unpack(text_inlines(notes[g]))})}, {class = "part-intro"})
+        for _, p in ipairs(by_part[g]) do
+          render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out)
+        end
+      end
+    end
+
+    if prev then
+      local ch_id = unique_id(ch.prefix .. "-changes")
+      out[#out + 1] = pandoc.Header(2, text_inlines("Changes since the previous chapter"),
+                                    pandoc.Attr(ch_id, {"changes"}, {}))
+      local news, changed = {}, {}
+      for _, p in ipairs(ch.files) do
+        if st[p] == "new" then news[#news + 1] = p end
+        if st[p] == "changed" then changed[#changed + 1] = p end
+      end
+      local function code_list(list)
+        local inl = {}
+        for i, p in ipairs(list) do
+          if i > 1 then inl[#inl + 1] = pandoc.Str(","); inl[#inl + 1] = pandoc.Space() end
+          inl[#inl + 1] = pandoc.Code(p)
+        end
+        return inl
+      end
+      local intro = text_inlines("Compared with Chapter " .. prev.num .. " (" ..
+                                 prev.name .. "): ")
+      intro[#intro + 1] = pandoc.Space()
+      local parts = {plural(#news, "new file"), plural(#changed, "changed file"),
+                     plural(#removed, "removed file")}
+      for _, x in ipairs(text_inlines(table.concat(parts, ", ") .. ".")) do
+        intro[#intro + 1] = x
+      end
+      out[#out + 1] = pandoc.Para(intro)
+      -- "Label: a, b, c." as a paragraph, if there is anything to list
+      local function listed(label, list)
+        if #list == 0 then return end
+        local inl = text_inlines(label)
+        inl[#inl + 1] = pandoc.Space()
+        for _, x in ipairs(code_list(list)) do inl[#inl + 1] = x end
+        inl[#inl + 1] = pandoc.Str(".")
+        out[#out + 1] = pandoc.Para(inl)
+      end
+      listed("New, shown in full and left out of the diff:", news)
+      listed("Removed:", removed)
+      local lines = {}
+      for _, p in ipairs(changed) do
+        for _, l in ipairs(unified_diff(prev, ch, p)) do lines[#lines + 1] = l end
+      end
+      if #lines > 0 then
+        local inl = text_inlines("The complete patch, new files included, is")
+        inl[#inl + 1] = pandoc.Space()
+        inl[#inl + 1] = pandoc.Code("diff -ruN -x build " .. prev.name .. " " .. ch.name)
+        inl[#inl + 1] = pandoc.Str(".")
+        out[#out + 1] = pandoc.Para(inl)
+        out[#out + 1] = pandoc.CodeBlock(table.concat(lines, "\n"),
+          pandoc.Attr(unique_id(ch.prefix .. "-diff"), {"diff", "chapter-diff"}))
+      end
     end
   end
 
-  for _, b in ipairs(exercises) do out[#out + 1] = b end
-
   out = resolve_links(out, ch, idmap, ch.name)
-  return out, ch
+  local title = running
+  if part == "appendix" then title = appendix_title .. ": " .. ch.title end
+  return out, ch, title
 end
 
 local function render_front(name, text, opts)
@@ -1034,9 +1193,24 @@ function Reader(input, opts)
     if name:match("%.chapter$") then
       local stub = parse_stub(src.text)
       if not stub.dir then error(name .. ": no dir= line") end
-      local b, ch = render_chapter(stub, opts)
+      local b, _, title = render_chapter(stub, opts)
       for _, x in ipairs(b) do blocks[#blocks + 1] = x end
-      titles[#titles + 1] = "Chapter " .. ch.num .. ": " .. ch.title
+      titles[#titles + 1] = title
+      -- print=1: the same run renders the PDFs' two parts as well, each
+      -- in a div of its own, with ids of its own; book/filter.lua takes
+      -- them out of the page and writes each to its file
+      if stub.print == "1" then
+        for _, part in ipairs({"handout", "appendix"}) do
+          used_ids, quiet = {}, true
+          local s = {}
+          for k, v in pairs(stub) do s[k] = v end
+          s.part = part
+          local pb, _, ptitle = render_chapter(s, opts)
+          blocks[#blocks + 1] = pandoc.Div(pb, pandoc.Attr("print-" .. part,
+            {}, {title = ptitle}))
+        end
+        quiet = false
+      end
     elseif name:match("%.md$") then
       local b, title = render_front(name, src.text, opts)
       for _, x in ipairs(b) do blocks[#blocks + 1] = x end

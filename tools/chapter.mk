@@ -31,16 +31,27 @@ OPT ?= -Og
 ## save floating-point state on its own behalf;
 ## `-fno-omit-frame-pointer`: RBP chains make backtraces possible;
 ## `-fno-stack-protector`: there is no runtime to support it;
+## `STACK_FLAGS` (below): guarding the stacks;
 ## `-fpie`: RIP-relative code, see kernel/linker.ld;
 ## `-fno-tree-loop-distribute-patterns`: stops gcc from turning the loop
 ## inside memset into a call to memset;
 ## `-Og -g`: optimised only as far as keeps gdb stepping line by line
 ## (`make OPT=-O2` for benchmarks).
+## `STACK_FLAGS`: `-fstack-clash-protection` makes a function that
+## moves RSP down by more than a page touch every page on the way, so an
+## overflow lands in the guard page below a kernel stack instead of
+## stepping over it; `-Wframe-larger-than=1024` refuses such frames in
+## the first place (an error, with -Werror): a large buffer belongs in
+## static memory, not on a 16 KiB interrupt stack.
+STACK_FLAGS := -fstack-clash-protection -Wframe-larger-than=1024
 CFLAGS := -std=gnu11 -ffreestanding -nostdlib -mno-red-zone \
 	-mgeneral-regs-only -fno-omit-frame-pointer -fno-stack-protector \
-	-fpie -fno-asynchronous-unwind-tables \
+	$(STACK_FLAGS) -fpie -fno-asynchronous-unwind-tables \
 	-fno-tree-loop-distribute-patterns \
 	-Wall -Wextra -Werror -g $(OPT) -MMD -MP
+## `make OPT=-O2` (or -O3) also defines OPTIMISED_BUILD, which leaves
+## out debug checks that cost time (the heap's, from chapter 05 on).
+CFLAGS += $(if $(filter -O2 -O3,$(OPT)),-DOPTIMISED_BUILD)
 ## The linker flags: a static executable with 4 KiB-aligned segments.
 ## `--no-relax`: with -fpie, gcc loads the address of a function defined
 ## in another file from a global offset table (GOT). The linker would
@@ -175,23 +186,34 @@ test: all
 	$(TOOLS)/chapter-test .
 
 ## From chapter 04 on, a chapter may have host benchmarks in `bench/`.
-## `make bench` compiles every `bench/*.c` into one program with -O2
-## and no sanitisers, and runs it; it prints its figures as tables. As
-## the host tests do, a benchmark #includes the kernel file it measures
-## (and there is no `-I kernel`: the kernel's own string.h would hide the
-## C library's).
+## Each `bench/bench_NAME.c` is one program, `build/bench/bench_NAME`,
+## compiled with -O2 and no sanitisers together with the other files of
+## `bench/` (the re-created Redox allocators it measures against).
+## `make bench` runs the benchmarks the chapter's CHAPTER file declares
+## `new`, its own subsystem's (all of them, in a chapter that added
+## none); `make bench-NAME` runs one, an earlier chapter's too. Each
+## prints its figures as tables. As the host tests do, a benchmark
+## #includes the kernel file it measures (and there is no `-I kernel`:
+## the kernel's own string.h would hide the C library's).
 ##
 ## `make test` never times anything: a host test may run the benchmark
 ## at a small size, only to see that it works, so host tests are rebuilt
 ## when a benchmark file changes.
-BENCH_C := $(sort $(wildcard bench/*.c))
-ifneq ($(BENCH_C),)
+BENCH_MAIN := $(sort $(wildcard bench/bench_*.c))
+BENCH_LIB := $(filter-out $(BENCH_MAIN),$(sort $(wildcard bench/*.c)))
+BENCH_OWN := $(filter $(BENCH_MAIN),$(shell awk '$$1 == "new" { \
+	for (i = 2; i <= NF; i++) print $$i }' CHAPTER 2>/dev/null))
+ifneq ($(BENCH_MAIN),)
 .PHONY: bench
-$(B)/bench/bench: $(BENCH_C) $(wildcard bench/*.h kernel/*.c kernel/*.h)
+$(BENCH_MAIN:bench/%.c=$(B)/bench/%): $(B)/bench/%: bench/%.c $(BENCH_LIB) \
+		$(wildcard bench/*.h kernel/*.c kernel/*.h)
 	@mkdir -p $(@D)
-	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $(BENCH_C)
+	gcc -std=gnu11 -O2 -g -Wall -Wextra -Werror -o $@ $< $(BENCH_LIB)
 
-bench: $(B)/bench/bench
+bench: $(patsubst bench/%.c,$(B)/bench/%,$(or $(BENCH_OWN),$(BENCH_MAIN)))
+	@for b in $^; do $$b || exit 1; done
+
+bench-%: $(B)/bench/bench_%
 	$<
 
 $(HOST_TESTS): $(wildcard bench/*.c bench/*.h)

@@ -16,6 +16,7 @@ extern struct boot_info boot_record;
 extern long bss_nonzero_at;
 extern char __kernel_start[], __kernel_end[], __bss_start[];
 extern char kernel_entry[];
+extern uint64_t entry_rsp;                 /* entry.asm */
 
 SELFTEST(bss_is_zero)
 {
@@ -53,7 +54,7 @@ SELFTEST(data_is_intact)
 SELFTEST(boot_record_valid)
 {
 	const struct boot_info *bi = &boot_record;
-	uint64_t rsp = (uint64_t)__builtin_frame_address(0);
+	uint64_t rsp = entry_rsp;          /* what the loader handed over */
 
 	if (bi->magic != BOOTINFO_MAGIC)
 		return ktest_why("magic %x", bi->magic);
@@ -68,25 +69,12 @@ SELFTEST(boot_record_valid)
 		return ktest_why("entry %lx, kernel_entry is %p",
 				 (unsigned long)bi->kernel_entry,
 				 (void *)kernel_entry);
-	if (rsp < (uint64_t)phys_to_virt(bi->stack_base) ||
-	    rsp >= (uint64_t)phys_to_virt(bi->stack_base + bi->stack_size))
-		return ktest_why("running on %lx, outside the boot stack",
-				 (unsigned long)rsp);
+	if (rsp <= (uint64_t)phys_to_virt(bi->stack_base) ||
+	    rsp > (uint64_t)phys_to_virt(bi->stack_base + bi->stack_size))
+		return ktest_why("entered with rsp %lx, outside the boot "
+				 "stack", (unsigned long)rsp);
 	if (bi->e820_count < 1 || bi->e820_count > E820_MAX_ENTRIES)
 		return ktest_why("%u E820 entries", bi->e820_count);
-	return NULL;
-}
-
-/* We got here in 64-bit mode, so these cannot be clear; the test shows
- * where to look for them: EFER.LMA, CR0.PG, CR0.PE, CR4.PAE. */
-SELFTEST(cpu_in_long_mode)
-{
-	if (!(rdmsr(MSR_IA32_EFER) & EFER_LMA))
-		return "EFER.LMA is clear";
-	if ((read_cr0() & (CR0_PG | CR0_PE)) != (CR0_PG | CR0_PE))
-		return "CR0.PG or CR0.PE is clear";
-	if (!(read_cr4() & CR4_PAE))
-		return "CR4.PAE is clear";
 	return NULL;
 }
 

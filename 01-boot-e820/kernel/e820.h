@@ -10,6 +10,7 @@
 #ifndef E820_H
 #define E820_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -111,6 +112,16 @@ int e820_check(const struct mem_range *m, int n, char *why, size_t len);
 
 /* Total bytes in the E820_USABLE ranges of m[0..n-1]. */
 uint64_t e820_usable_bytes(const struct mem_range *m, int n);
+
+/* Is a range of this type RAM, in use or not? Usable, kernel, boot and
+ * both ACPI types are; reserved and unusable ranges (and holes) hold
+ * devices, firmware or nothing. */
+bool e820_is_ram(uint32_t type);
+
+/* The end of the highest RAM range of m[0..n-1], 0 if there is none:
+ * every frame that could ever be handed out lies below it (ACPI
+ * reclaimable memory included, which becomes usable later). */
+uint64_t e820_ram_end(const struct mem_range *m, int n);
 
 /* "usable", "reserved", ... ; any unknown type reads "reserved". */
 const char *e820_type_name(uint32_t type);

@@ -30,6 +30,14 @@ static inline void outw(uint16_t port, uint16_t v)
 	__asm__ volatile("outw %0, %1" : : "a"(v), "Nd"(port));
 }
 
+/* A pause of about a microsecond between two writes to a slow device
+ * (an 8259 PIC, say): a write to port 0x80, the POST diagnostic port,
+ * which nothing reads, takes one ISA bus cycle. Linux does the same. */
+static inline void io_wait(void)
+{
+	outb(0x80, 0);
+}
+
 /* Stop the CPU until the next interrupt. With interrupts off, forever. */
 static inline void hlt(void)
 {
@@ -93,6 +101,13 @@ static inline void write_cr4(uint64_t v)
 	__asm__ volatile("mov %0, %%cr4" : : "r"(v) : "memory");
 }
 
+/* LTR: load the task register with a TSS selector (once per CPU: the
+ * CPU marks the descriptor busy). */
+static inline void ltr(uint16_t selector)
+{
+	__asm__ volatile("ltr %0" : : "r"(selector) : "memory");
+}
+
 /* INVLPG: drop the TLB entry for the page containing va, global or not. */
 static inline void invlpg(uint64_t va)
 {
@@ -137,16 +152,16 @@ static inline uint64_t rdtsc(void)
 	return ((uint64_t)hi << 32) | lo;
 }
 
-/* Control-register bits this kernel checks (Intel SDM vol. 3, 2.5). */
-#define CR0_PE (1ull << 0)   /* protected mode enable */
+/* Control-register bits this kernel uses (Intel SDM vol. 3, 2.5). */
+#define CR0_TS (1ull << 3)   /* task switched: x87/SSE use faults */
 #define CR0_WP (1ull << 16)  /* write protect, also for ring 0 */
-#define CR0_PG (1ull << 31)  /* paging */
-#define CR4_PAE (1ull << 5)  /* physical address extension */
+#define CR4_MCE (1ull << 6)  /* machine checks raise exception 18 */
 #define CR4_PGE (1ull << 7)  /* global pages */
 
+/* CPUID leaf 1, ECX bit 31: running under a hypervisor. */
+#define CPUID_01_ECX_HYPERVISOR (1u << 31)
+
 #define MSR_IA32_EFER 0xC0000080
-#define EFER_LME (1ull << 8)   /* long mode enable */
-#define EFER_LMA (1ull << 10)  /* long mode active (read-only) */
 #define EFER_NXE (1ull << 11)  /* no-execute enable */
 
 #endif

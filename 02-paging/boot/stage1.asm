@@ -20,6 +20,14 @@
 ;; DS, ES and SS hold whatever the BIOS last used. Real machines really
 ;; differ here, so the first steps put every segment register into a
 ;; known state.
+;;
+;; This is the book's first assembly file. The front matter's x86 primer
+;; shows how to read a NASM line (label, instruction, destination first,
+;; then source); here each step names the instructions it uses for the
+;; first time. Before the code come directives, which the CPU never sees:
+;; `bits 16` makes NASM produce real-mode code, `org 0x7c00` tells it the
+;; address the code will run at, `%include` inserts a file of shared
+;; constants, and `equ` gives a number a name.
 
 bits 16
 org 0x7c00
@@ -31,10 +39,19 @@ STAGE2_MAGIC    equ 0x3253          ; "S2" as a little-endian word
 start:
 ;; ## Step 1: a known CS, DS, ES, SS and stack
 ;;
-;; A far jump loads CS and IP together, so after it CS is 0 and
-;; IP is an offset from 0, which is what `org 0x7c00` assumed.
-;; Interrupts stay off while SS and SP are changed, so that no
-;; interrupt can push onto a half-built stack.
+;; A far jump (`jmp segment:offset`) loads CS and IP together, so after
+;; it CS is 0 and IP is an offset from 0, which is what `org 0x7c00`
+;; assumed. Interrupts stay off while SS and SP are changed, so that no
+;; interrupt can push onto a half-built stack: `cli` disables them and
+;; `sti` enables them again.
+;;
+;; `mov` copies its second operand into its first. A segment register
+;; cannot be loaded with a constant, so `xor ax, ax` first clears AX (a
+;; value XOR itself is 0, and the instruction is shorter than `mov ax,
+;; 0`), and then AX is copied into DS, ES and SS. `cld` clears the
+;; direction flag, so that string instructions such as `lodsb` below walk
+;; forward through memory. `mov [boot_drive], dl` stores DL in memory:
+;; square brackets mean "the memory at this address".
         jmp     0x0000:.cs_ok
 .cs_ok:
         cli
@@ -55,6 +72,13 @@ start:
 ;; sector number, a Logical Block Address. AH=41h asks whether
 ;; they exist: on success the carry flag is clear, BX comes back
 ;; as 0xaa55 and bit 0 of CX says the packet interface works.
+;;
+;; AH, the high byte of AX, selects the BIOS function, and `int 0x13`
+;; calls the BIOS's disk service through the interrupt table. `jc`
+;; jumps if the carry flag is set. `cmp` subtracts without keeping the
+;; result, only the flags, and `jne` jumps if the two were not equal.
+;; `test cl, 1` ANDs without keeping the result, and `jz` jumps if that
+;; result was zero, here if bit 0 of CL is clear.
         mov     ah, 0x41
         mov     bx, 0x55aa
         mov     dl, [boot_drive]
@@ -69,6 +93,11 @@ start:
 ;;
 ;; First one sector, to learn stage 2's length from its header,
 ;; then the whole of it (reading sector 1 again is harmless).
+;; `call read_stage2` pushes the return address and jumps to the
+;; routine, whose `ret` pops it and jumps back. `word [dap.count]` says
+;; that the memory operand is 16 bits wide, which a constant alone does
+;; not tell NASM. `ja` jumps if the first operand of the last `cmp` was
+;; above the second, comparing them as unsigned numbers.
         mov     word [dap.count], 1
         call    read_stage2
         cmp     word [STAGE2_ADDR], STAGE2_MAGIC
@@ -120,6 +149,12 @@ read_stage2:
 ;; machine without that device the port write does nothing, and we halt
 ;; for good. Either way the user sees why the boot stopped: it never
 ;; just hangs.
+;;
+;; `push si` saves SI on the stack and `pop si` takes it back. `out
+;; port, al` writes AL to an I/O port, the x86's separate address space
+;; for devices. `hlt` stops the CPU until the next interrupt; with
+;; interrupts off (`cli`) none comes, and the `jmp` back is only there
+;; for the non-maskable ones.
 fatal:
         push    si
         mov     si, msg_prefix
@@ -133,7 +168,10 @@ fatal:
         hlt
         jmp     .halt
 
-;; `print` writes the NUL-terminated string at DS:SI. The serial port is
+;; `print` writes the NUL-terminated string at DS:SI. `lodsb` loads the
+;; byte at DS:SI into AL and adds 1 to SI, so each turn of the loop
+;; reads the next character; `test al, al` sets the zero flag when it is
+;; the final 0. The serial port is
 ;; used without initialising it: QEMU's 16550 accepts bytes at any
 ;; speed, and on real hardware a wrong speed only garbles the copy on
 ;; the wire, never the one on the screen. Stage 2 sets the port up
@@ -151,6 +189,10 @@ print:
 .done:
         ret
 
+;; The data: `db` places bytes (a string is a list of bytes), `dw` a
+;; 16-bit word, `dq` a 64-bit quadword, and `align 4` pads with zeros up
+;; to a multiple of 4. The disk address packet is the structure
+;; described above, field by field.
 msg_prefix:     db "boot: ", 0
 msg_no_ext:     db "no INT 13h extensions; cannot read the disk", 13, 10, 0
 msg_read:       db "disk read error while loading stage 2", 13, 10, 0
@@ -168,7 +210,8 @@ dap:
 .lba:           dq 1
 
 ;; The sector must be exactly 512 bytes with the signature last.
-;; If the code above grows too big, `times` gets a negative count
-;; and NASM stops with an error instead of building a broken disk.
+;; `$ - $$` is the number of bytes so far, and `times N db 0` places N
+;; zero bytes. If the code above grows too big, `times` gets a negative
+;; count and NASM stops with an error instead of building a broken disk.
         times 510 - ($ - $$) db 0
         dw 0xaa55

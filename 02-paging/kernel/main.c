@@ -5,6 +5,7 @@
  */
 #include "bootinfo.h"
 #include "console.h"
+#include "cpu.h"
 #include "frame.h"
 #include "ktest.h"
 #include "kprintf.h"
@@ -77,6 +78,7 @@ void kmain(uint64_t boot_info_phys)
 
 	bss_nonzero_at = bss_scan();          /* before .bss is written */
 	console_init();                       /* serial port and screen */
+	cpu_init_features();                  /* PAT, NX, global pages, WP */
 	kprintf("kernel: running at %p, boot record at %lx\n",
 		(void *)kmain, (unsigned long)boot_info_phys);
 	boot_record_load(boot_info_phys);

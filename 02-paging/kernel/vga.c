@@ -33,9 +33,12 @@
 #define CRTC_CURSOR_HI 0x0E
 #define CRTC_CURSOR_LO 0x0F
 
+/* The host test (tests/host/test_vga.c) brings its own screen. */
+#ifndef HOST_TEST
 static volatile uint16_t *const vga_mem =
 	(volatile uint16_t *)(KERNEL_WINDOW + VGA_PHYS);
-static int row, col;
+#endif
+static int row, col;        /* invariant: row < VGA_ROWS, col < VGA_COLS */
 
 static void cursor_update(void)
 {
@@ -80,7 +83,7 @@ void vga_putc(char c)
 			row++;
 		}
 	}
-	if (row == VGA_ROWS)
+	if (row >= VGA_ROWS)       /* >=, not ==: never below the screen */
 		scroll();
 	cursor_update();
 }

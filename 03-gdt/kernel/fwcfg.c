@@ -16,8 +16,14 @@
  * fw_cfg is QEMU's way to hand data to firmware. On x86 it is two I/O
  * ports: write a 16-bit *selector* to port 0x510 to choose an item, then
  * read the item's bytes one at a time from port 0x511. Item 0x0000 holds
- * the signature "QEMU", so we can tell whether the device exists at all
- * (on real hardware the port reads back 0xFF). Item 0x0019 is a file
+ * the signature "QEMU", so we can tell whether the device exists at all.
+ *
+ * On real hardware, though, ports 0x510 and 0x511 may belong to some
+ * other chip, and writing a selector there could do anything. So we
+ * first ask the CPU: CPUID leaf 1 sets ECX bit 31, the *hypervisor*
+ * bit, only inside a virtual machine (Intel and AMD reserve it for that
+ * purpose). Without it, we never touch the ports, and the kernel boots
+ * as if no test had been asked for. Item 0x0019 is a file
  * directory: a big-endian 32-bit count, then one 64-byte record per
  * file: big-endian size (32 bits), big-endian selector (16 bits), two
  * reserved bytes and a 56-byte NUL-padded name.
@@ -51,6 +57,8 @@ bool fwcfg_present(void)
 {
 	char sig[4];
 
+	if (!(cpuid(1, 0).ecx & CPUID_01_ECX_HYPERVISOR))
+		return false;             /* real hardware: hands off */
 	fwcfg_select(FWCFG_SIGNATURE);
 	fwcfg_read(sig, sizeof sig);
 	return memcmp(sig, "QEMU", 4) == 0;

@@ -48,11 +48,15 @@ struct table_register {
 
 extern struct cpu_tables cpu0_tables;
 
+/* The descriptors, loaded at once: needs nothing but the table itself. */
 void gdt_init(struct cpu_tables *t);
+/* The TSS and its interrupt stacks: needs frames and the kernel's page
+ * tables (chapter 02), so it comes later. */
+void tss_init(struct cpu_tables *t);
 int ist_of_stack(const struct cpu_tables *t, uint64_t rsp);
 
 /* gdt_load.asm: lgdt, reload CS with a far return, reload the data
- * segment registers, then ltr. */
-void gdt_load(const void *gdtr, uint16_t code, uint16_t data, uint16_t tss);
+ * segment registers. */
+void gdt_load(const void *gdtr, uint16_t code, uint16_t data);
 
 #endif

@@ -50,6 +50,12 @@ isr_%1:
         jmp     isr_common
 %endmacro
 
+;; The 48 stubs are written by the assembler, not by hand: `%macro` ...
+;; `%endmacro` above define the two kinds of stub, `%assign` sets an
+;; assembly-time variable, `%rep 48` ... `%endrep` repeats the lines
+;; between them 48 times, and `%if` ... `%else` ... `%endif` picks the
+;; kind from the vector number. None of this is an instruction: NASM
+;; runs it while assembling.
 %assign v 0
 %rep 48
 %if v == 8 || (v >= 10 && v <= 14) || v == 17 || v == 21 || v == 29 || v == 30

@@ -53,20 +53,37 @@ _Noreturn void ktest_finish(void)
 	qemu_exit(failed == 0 && passed > 0);
 }
 
-/* The scenario the test runner asked for, or NULL for a normal boot. */
-const char *ktest_scenario_name(void)
+/* Read the scenario from fw_cfg once; NULL for a normal boot. */
+static const char *scenario_read(void)
 {
-	long n = fwcfg_read_file("opt/test", scenario, sizeof scenario - 1);
+	static int state;             /* 0: not read; 1: none; 2: read */
+	long n;
 
+	if (state)
+		return state == 2 ? scenario : NULL;
+	state = 1;
+	if (!fwcfg_present()) {
+		kprintf("ktest: no fw_cfg device (not a virtual machine?), "
+			"so no test scenario\n");
+		return NULL;
+	}
+	n = fwcfg_read_file("opt/test", scenario, sizeof scenario - 1);
 	if (n < 0)
-		return 0;
+		return NULL;
 	if (n >= (long)sizeof scenario) {
 		kprintf("ktest: scenario name longer than %d bytes\n",
 			(int)sizeof scenario - 1);
 		qemu_exit(false);
 	}
 	scenario[n] = 0;
+	state = 2;
 	return scenario;
+}
+
+/* The scenario the test runner asked for, or NULL for a normal boot. */
+const char *ktest_scenario_name(void)
+{
+	return scenario_read();
 }
 
 static void run_selftests(void)
@@ -75,6 +92,32 @@ static void run_selftests(void)
 
 	for (t = __selftests_start; t < __selftests_end; t++)
 		ktest_report(t->name, t->run());
+}
+
+/* Scenario names are C identifiers (stack_overflow), boot tests have
+ * dashes (stack-overflow); either spelling finds the scenario. */
+static bool same_name(const char *a, const char *b)
+{
+	for (; *a && *b; a++, b++)
+		if (*a != *b && !((*a == '-' || *a == '_') &&
+				  (*b == '-' || *b == '_')))
+			return false;
+	return *a == *b;
+}
+
+/* A place in the boot path where a test may ask for a fault: with the
+ * scenario "fault_<point>", execute an invalid instruction (#UD) right
+ * here, so the test sees what a fault at this point of the boot gives.
+ * Otherwise nothing happens. */
+void ktest_fault_point(const char *point)
+{
+	const char *want = scenario_read();
+
+	if (!want || memcmp(want, "fault_", 6) != 0 ||
+	    !same_name(want + 6, point))
+		return;
+	kprintf("ktest: faulting on purpose at %s\n", point);
+	__asm__ volatile("ud2");
 }
 
 /* Run the named scenario. Every scenario ends in qemu_exit, directly or
@@ -89,7 +132,7 @@ _Noreturn void ktest_run_scenario(const char *name)
 		ktest_finish();
 	}
 	for (s = __scenarios_start; s < __scenarios_end; s++) {
-		if (strcmp(s->name, name) == 0) {
+		if (same_name(s->name, name)) {
 			s->run();
 			ktest_finish();
 		}

@@ -5,13 +5,16 @@
  */
 #include "bootinfo.h"
 #include "console.h"
+#include "cpu.h"
 #include "frame.h"
 #include "gdt.h"
 #include "idt.h"
+#include "kstack.h"
 #include "ktest.h"
 #include "kprintf.h"
 #include "memmap.h"
 #include "panic.h"
+#include "pic.h"
 #include "string.h"
 #include "vm.h"
 #include <stddef.h>
@@ -22,8 +25,11 @@
  * Chapter 01 brought the kernel from the boot record to the memory
  * map; chapter 02 adds the two lines after it that matter most: a frame
  * allocator over the sanitised map, and the kernel's own page tables.
- * Chapter 03 adds descriptor tables, so that from then on every
- * exception is reported instead of resetting the machine.
+ * Chapter 03 loads descriptor tables as kmain's very first step, so
+ * that an exception anywhere in the boot gets a report instead of
+ * resetting the machine. Once there are frames and page tables, it adds
+ * the TSS with its interrupt stacks and moves the boot CPU onto a
+ * kernel stack with a guard page (`kmain_continue` runs there).
  *
  * ## From the boot record to the memory map
  *
@@ -75,14 +81,20 @@ static void boot_record_load(uint64_t phys)
 	boot_record = *bi;
 }
 
+/* The boot CPU's kernel stack, from kstack.c. */
+struct kstack boot_cpu_stack;
+
+static _Noreturn void kmain_continue(void);
+
 void kmain(uint64_t boot_info_phys)
 {
-	const char *scenario;
-
 	bss_nonzero_at = bss_scan();          /* before .bss is written */
 	console_init();                       /* serial port and screen */
 	kprintf("kernel: running at %p, boot record at %lx\n",
 		(void *)kmain, (unsigned long)boot_info_phys);
+	gdt_init(&cpu0_tables);               /* tables in the kernel image: */
+	idt_init();                           /* faults are reported now */
+	cpu_init_features();                  /* PAT, NX, PGE, WP, MCE */
 	boot_record_load(boot_info_phys);
 	memmap_init(&boot_record);            /* print and sanitise E820 */
 	kprintf("Kernel: %lX:%lX\n", (unsigned long)boot_record.kernel_start,
@@ -91,11 +103,28 @@ void kmain(uint64_t boot_info_phys)
 		(unsigned long)phys_to_virt(boot_record.stack_base),
 		(unsigned long)phys_to_virt(boot_record.stack_base +
 					    boot_record.stack_size));
+	ktest_fault_point("before_vm");       /* (tests: a fault here) */
 	frame_init(memmap, memmap_count);     /* bump frames over usable RAM */
 	vm_init(&boot_record);                /* own page tables, W^X */
+	ktest_fault_point("after_vm");
+	tss_init(&cpu0_tables);               /* TSS, IST stacks */
+	idt_use_ist();                        /* #DF, NMI, #MC use them */
+	if (kstack_alloc(KSTACK_MAX_PAGES, "boot CPU's kernel",
+			 &boot_cpu_stack) != 0)
+		panic("no memory for the boot CPU's kernel stack");
+	kprintf("Kernel stack: %lX-%lX, guard page below\n",
+		(unsigned long)boot_cpu_stack.bottom,
+		(unsigned long)boot_cpu_stack.top);
+	kstack_switch(boot_cpu_stack.top, kmain_continue);
+}
+
+/* The rest of the boot, on the boot CPU's guarded kernel stack. */
+static _Noreturn void kmain_continue(void)
+{
+	const char *scenario;
+
 	vm_print_layout();
-	gdt_init(&cpu0_tables);               /* segments, TSS, IST stacks */
-	idt_init();                           /* exceptions get reported */
+	pic_init();                           /* remapped, all masked */
 	kprintf("Frames: %lu free, %lu used\n",
 		(unsigned long)frame_free_count(),
 		(unsigned long)frame_used_count());

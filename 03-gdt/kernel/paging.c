@@ -565,11 +565,14 @@ int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa)
  * check every other operation.
  *
  * `page_protect()` rewrites the flags of an existing page, keeping its
- * frame and size, and upgrades the table entries above it as a new
- * mapping would: otherwise adding U to a kernel page would have no
- * effect. Like `page_unmap()`, it wants the page's first byte, so that
- * a caller who thinks in 4 KiB pages cannot change a whole 2 MiB page
- * by accident.
+ * frame, its size, and its A and D bits: those are the CPU's record
+ * that the page was used and written, and changing the rights of a page
+ * does not make it unused or clean (a later chapter, deciding which
+ * pages to write back, would lose data). It upgrades the table entries
+ * above the page as a new mapping would: otherwise adding U to a kernel
+ * page would have no effect. Like `page_unmap()`, it wants the page's
+ * first byte, so that a caller who thinks in 4 KiB pages cannot change
+ * a whole 2 MiB page by accident.
  */
 int page_translate(uint64_t pml4, uint64_t va, struct page_info *out)
 {
@@ -603,7 +606,7 @@ int page_protect(uint64_t pml4, uint64_t va, uint64_t flags)
 		return err;
 	if (!flags_ok(flags, p.level))
 		return PAGE_ERR_FLAGS;
-	e = *p.slot[p.level] & leaf_addr_mask(p.level);
+	e = *p.slot[p.level] & (leaf_addr_mask(p.level) | PTE_A | PTE_D);
 	e |= flags | PTE_P | (p.level != L_PT ? PTE_PS : 0);
 	upgrade_path(&p, p.level, flags);
 	*p.slot[p.level] = e;

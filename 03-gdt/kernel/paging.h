@@ -147,9 +147,10 @@ int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa);
 /* Where does va lead? Any va, not only a page's first byte. */
 int page_translate(uint64_t pml4, uint64_t va, struct page_info *out);
 
-/* Replace the flags of the mapping whose first byte is va. The frame
- * and the page size stay; flags are checked as for page_map, or as for
- * page_map_2m when the mapping is a large page. */
+/* Replace the flags of the mapping whose first byte is va. The frame,
+ * the page size and the A and D bits stay (flags may add A or D);
+ * flags are checked as for page_map, or as for page_map_2m when the
+ * mapping is a large page. */
 int page_protect(uint64_t pml4, uint64_t va, uint64_t flags);
 
 /* Record every entry the CPU would read to translate va. */

@@ -4,12 +4,12 @@
  * the bootloader's temporary tables.
  */
 #include "vm.h"
+#include "directmap.h"
 #include "frame.h"
 #include "kprintf.h"
 #include "memmap.h"
 #include "panic.h"
 #include "paging.h"
-#include "pat.h"
 #include "string.h"
 #include "x86.h"
 
@@ -50,8 +50,9 @@
  * PML4 entry. Slot 511 points at the PML4 itself, so each table appears
  * somewhere in a 512 GiB virtual window. That costs one PML4 slot and no
  * memory, but it can only show the tables of the *active* address space.
- * Editing another address space needs the temporary-page dance that the
- * digest describes, and ordinary frames still need temporary mappings.
+ * Editing another address space needs Redox's temporary-page dance (map
+ * the other PML4 into a spare slot of the active one, edit, unmap), and
+ * ordinary frames still need temporary mappings.
  *
  * We use a *direct map* instead. All RAM is mapped at
  * KERNEL_WINDOW + physical, the window the bootloader started. Any
@@ -74,126 +75,123 @@ extern char __data_start[], __bss_end[];
 #define VGA_END 0xC0000
 #define PTE_WC PTE_PAT           /* PAT index 4: write-combining */
 #define WINDOW_LIMIT (512ull << 30)
-
-static const struct boot_info *boot;
-
-static int in(uint64_t x, uint64_t lo, uint64_t hi)
-{
-	return x >= lo && x < hi;
-}
-
 #define RAM_FLAGS (PTE_P | PTE_W | PTE_G | PTE_NX)
 
-/* The flags one 4 KiB page of RAM (or VGA memory) gets in the direct
- * map, or 0 if it must stay unmapped. Every special row of the table
- * above is one line here; everything else is plain RAM. */
-static uint64_t page_flags(uint64_t phys)
+/**
+ * ### One table of regions
+ *
+ * Every row of the table above except "all other RAM" is one entry of
+ * `regions`, by its virtual address range. The same entries give the
+ * direct map its special pages (their flags, or 0 for a page that must
+ * stay unmapped), give the layout printout its names, and tell an
+ * exception report (chapter 03) what a faulting address points at.
+ * Areas outside the direct map add themselves with `vm_region_add()`,
+ * as the kernel stacks of chapter 03 do; an address in no region and
+ * inside the window is "direct map of RAM".
+ */
+struct region {
+	const char *name;
+	uint64_t va, end;        /* virtual [va, end) */
+	uint64_t flags;          /* in the direct map; 0: not mapped */
+};
+
+#define MAX_REGIONS 12
+static struct region regions[MAX_REGIONS];
+static int n_regions;
+
+void vm_region_add(const char *name, uint64_t va, uint64_t end,
+		   uint64_t flags)
 {
-	if (in(phys, virt_to_phys(__text_start), virt_to_phys(__text_end)))
-		return PTE_P | PTE_G;
-	if (in(phys, virt_to_phys(__rodata_start), virt_to_phys(__rodata_end)))
-		return PTE_P | PTE_G | PTE_NX;
-	if (in(phys, virt_to_phys(__data_start), virt_to_phys(__bss_end)))
-		return RAM_FLAGS;
-	if (phys == boot->stack_base - FRAME_SIZE)       /* guard page */
-		return 0;
-	if (in(phys, VGA_PHYS, VGA_END))
-		return RAM_FLAGS | PTE_WC;
-	return RAM_FLAGS;
+	if (n_regions == MAX_REGIONS)
+		panic("vm: more than %d regions", MAX_REGIONS);
+	regions[n_regions++] = (struct region){ name, va, end, flags };
 }
 
-/* Does [lo, hi) touch a page whose flags differ from plain RAM? */
-static int touches_special(uint64_t lo, uint64_t hi)
+static void regions_init(const struct boot_info *bi)
 {
-	uint64_t guard = boot->stack_base - FRAME_SIZE;
+	uint64_t stack = (uint64_t)phys_to_virt(bi->stack_base);
 
-	return (lo < virt_to_phys(__bss_end) &&
-		hi > virt_to_phys(__text_start)) ||
-	       (lo <= guard && guard < hi) || (lo < VGA_END && hi > VGA_PHYS);
+	vm_region_add("kernel text", (uint64_t)__text_start,
+		      (uint64_t)__text_end, PTE_P | PTE_G);
+	vm_region_add("kernel rodata", (uint64_t)__rodata_start,
+		      (uint64_t)__rodata_end, PTE_P | PTE_G | PTE_NX);
+	vm_region_add("kernel data, bss", (uint64_t)__data_start,
+		      (uint64_t)__bss_end, RAM_FLAGS);
+	vm_region_add("boot stack's guard page", stack - FRAME_SIZE, stack, 0);
+	vm_region_add("boot stack (guard page below)", stack,
+		      stack + bi->stack_size, RAM_FLAGS);
+	vm_region_add("VGA text buffer", KERNEL_WINDOW + VGA_PHYS,
+		      KERNEL_WINDOW + VGA_END, RAM_FLAGS | PTE_WC);
 }
 
-static void map_or_panic(int err, uint64_t va)
+/* The name of the region that holds va, or NULL outside all of them. */
+const char *vm_region_name(uint64_t va)
 {
-	if (err)
-		panic("vm: cannot map %lx: %s", (unsigned long)va,
-		      page_strerror(err));
+	for (int i = 0; i < n_regions; i++)
+		if (va >= regions[i].va && va < regions[i].end)
+			return regions[i].name;
+	if (va >= KERNEL_WINDOW && va - KERNEL_WINDOW < WINDOW_LIMIT)
+		return "direct map of RAM";
+	return NULL;
 }
 
-/* Map physical [base, end) into the direct map: 2 MiB pages where a
- * whole aligned 2 MiB chunk is plain RAM, 4 KiB pages elsewhere. */
-static void map_physical(uint64_t pml4, uint64_t base, uint64_t end)
-{
-	end = (end + FRAME_SIZE - 1) & ~(FRAME_SIZE - 1);
-	for (uint64_t p = base & ~(FRAME_SIZE - 1); p < end;) {
-		uint64_t va = p + KERNEL_WINDOW, f;
+/* The RAM ranges of the memory map, and the VGA buffer, coalesced, and
+ * the regions inside the window as physical areas, for directmap.c. */
+static struct mem_range ram[E820_MAX_OUT + 1];
+static struct dm_area areas[MAX_REGIONS];
 
-		if (p % PAGE_SIZE_2M == 0 && p + PAGE_SIZE_2M <= end &&
-		    !touches_special(p, p + PAGE_SIZE_2M)) {
-			map_or_panic(page_map_2m(pml4, va, p, RAM_FLAGS), va);
-			p += PAGE_SIZE_2M;
+static void direct_map_build(uint64_t pml4)
+{
+	int n = 0, n_areas = 0, err;
+	uint64_t where;
+
+	for (int i = 0; i < memmap_count; i++) {
+		if (!e820_is_ram(memmap[i].type))
 			continue;
-		}
-		f = page_flags(p);
-		if (f) {
-			int err = page_map(pml4, va, p, f);
-
-			/* Two ranges that are not page-aligned (ACPI ones, say)
-			 * may share a page: the first one mapped it. */
-			if (err != PAGE_ERR_EXISTS)
-				map_or_panic(err, va);
-		}
-		p += FRAME_SIZE;
+		if (memmap[i].end > WINDOW_LIMIT)
+			panic("vm: RAM above 512 GiB does not fit the "
+			      "direct map");
+		ram[n++] = memmap[i];
 	}
-}
-
-/* RAM in the E820 sense: memory we may read and write, even if it is
- * taken (kernel, boot data) or belongs to ACPI. Reserved ranges and
- * holes hold devices or nothing, and stay unmapped until a driver asks. */
-static int is_ram(uint32_t type)
-{
-	return type != E820_RESERVED && type != E820_UNUSABLE;
+	ram[n++] = (struct mem_range){ VGA_PHYS, VGA_END, E820_RESERVED };
+	n = directmap_coalesce(ram, n);
+	for (int i = 0; i < n_regions; i++)
+		if (regions[i].va >= KERNEL_WINDOW &&
+		    regions[i].va - KERNEL_WINDOW < WINDOW_LIMIT)
+			areas[n_areas++] = (struct dm_area){
+				regions[i].va - KERNEL_WINDOW,
+				regions[i].end - KERNEL_WINDOW,
+				regions[i].flags };
+	err = directmap_map(pml4, KERNEL_WINDOW, ram, n, areas, n_areas,
+			    RAM_FLAGS, &where);
+	if (err)
+		panic("vm: cannot map %lx: %s", (unsigned long)where,
+		      page_strerror(err));
 }
 
 /**
  * ### Building and switching, step by step
  *
- * 1. Program the PAT (pat.c), so the write-combining type exists.
- * 2. Turn on the features the new entries rely on: EFER.NXE, without
- *    which bit 63 is a *reserved* bit and any entry setting it faults;
- *    CR4.PGE, so G means something; and CR0.WP, so that read-only pages
- *    are read-only for the kernel too (without it, ring 0 may write
- *    anywhere and W^X would be a fiction).
- * 3. Allocate an empty PML4 and map, through the mapper, every page of
- *    the table at the top of this file.
- * 4. Load CR3. The next instruction is fetched through the new tables.
+ * By now `cpu_init_features()` (cpu.c) has programmed the PAT, so the
+ * write-combining type exists, and switched on what the new entries
+ * rely on: NX, global pages, and write protection for ring 0.
+ *
+ * 1. Allocate an empty PML4, and map, through the mapper, every page of
+ *    the table at the top of this file: the direct map of all RAM
+ *    (directmap.c), which includes the kernel image's pages with their
+ *    own permissions.
+ * 2. Load CR3. The next instruction is fetched through the new tables.
  *    That works because the code runs at the same virtual address in
  *    both sets of tables.
  */
 void vm_init(const struct boot_info *bi)
 {
-	boot = bi;
-	pat_init();                                          /* 1. */
-	if (!(cpuid(0x80000001, 0).edx & (1u << 20)))        /* NX */
-		panic("vm: this CPU has no NX bit (CPUID 80000001h:EDX.20)");
-	wrmsr(MSR_IA32_EFER, rdmsr(MSR_IA32_EFER) | EFER_NXE);   /* 2. */
-	write_cr4(read_cr4() | CR4_PGE);
-	write_cr0(read_cr0() | CR0_WP);
-
-	if (frame_alloc(1, &kernel_pml4) != 0)                   /* 3. */
+	regions_init(bi);
+	if (frame_alloc(1, &kernel_pml4) != 0)                   /* 1. */
 		panic("vm: no frame for the PML4");
 	memset(pt_phys_to_virt(kernel_pml4), 0, FRAME_SIZE);
-	for (int i = 0; i < memmap_count; i++) {
-		const struct mem_range *r = &memmap[i];
-
-		if (!is_ram(r->type))
-			continue;
-		if (r->end > WINDOW_LIMIT)
-			panic("vm: RAM above 512 GiB does not fit the "
-			      "direct map");
-		map_physical(kernel_pml4, r->base, r->end);
-	}
-	map_physical(kernel_pml4, VGA_PHYS, VGA_END);
-	write_cr3(kernel_pml4);                                  /* 4. */
+	direct_map_build(kernel_pml4);
+	write_cr3(kernel_pml4);                                  /* 2. */
 	kernel_pml4_active = 1;
 }
 
@@ -222,7 +220,7 @@ void tlb_flush_page(uint64_t va)
  * print what we *meant* to map: it walks the live page tables of the
  * kernel half (PML4 entries 256-511) and prints every run of pages that
  * are contiguous in virtual and physical memory with the same flags.
- * If a rule in `page_flags` were wrong, this is where you would see it.
+ * If an entry of `regions` were wrong, this is where you would see it.
  * The walk also counts the frames the tables themselves occupy.
  */
 struct run {
@@ -232,19 +230,11 @@ struct run {
 static struct run cur;
 static uint64_t table_frames;
 
-static const char *region_name(uint64_t pa)
+static const char *run_name(const struct run *r)
 {
-	if (in(pa, virt_to_phys(__text_start), virt_to_phys(__text_end)))
-		return "kernel text";
-	if (in(pa, virt_to_phys(__rodata_start), virt_to_phys(__rodata_end)))
-		return "kernel rodata";
-	if (in(pa, virt_to_phys(__data_start), virt_to_phys(__bss_end)))
-		return "kernel data, bss";
-	if (in(pa, boot->stack_base, boot->stack_base + boot->stack_size))
-		return "boot stack (guard page below)";
-	if (in(pa, VGA_PHYS, VGA_END))
-		return "VGA text buffer";
-	return "direct map of RAM";
+	const char *name = vm_region_name(r->va);
+
+	return name ? name : "?";
 }
 
 static void run_print(const struct run *r)
@@ -255,8 +245,7 @@ static void run_print(const struct run *r)
 		(unsigned long)r->va, (unsigned long)r->end,
 		(unsigned long)((r->end - r->va) >> 10), 'r',
 		r->flags & PTE_W ? 'w' : '-', r->flags & PTE_NX ? '-' : 'x',
-		r->flags & PTE_G ? "G" : "-",
-		region_name(r->pa));
+		r->flags & PTE_G ? "G" : "-", run_name(r));
 }
 
 /* Extend the current run with one leaf mapping, or print it and start
@@ -266,7 +255,8 @@ static void run_add(uint64_t va, uint64_t pa, uint64_t size, uint64_t flags)
 {
 	flags &= ~(PTE_A | PTE_D | PTE_PS | PTE_PAT_LARGE);
 	if (va == cur.end && pa == cur.pa + (cur.end - cur.va) &&
-	    flags == cur.flags && region_name(pa) == region_name(cur.pa)) {
+	    flags == cur.flags &&
+	    vm_region_name(va) == vm_region_name(cur.va)) {
 		cur.end += size;
 		return;
 	}

@@ -1,7 +1,8 @@
 /*
- * recycle.c: Redox 0.3.5's recycle allocator, re-created in C from the
- * behaviour the digest describes, for bench_frame.c. The logic is kept
- * step for step, inefficiencies included: that is what is measured.
+ * recycle.c: Redox 0.3.5's recycle allocator, re-created in C from its
+ * behaviour (kernel/frame.c describes it), for bench_frame.c. The logic
+ * is kept step for step, inefficiencies included: that is what is
+ * measured.
  *
  * - Allocation scans *all* runs for the smallest one with at least
  *   count frames; on a tie the later run wins. It cuts the frames off

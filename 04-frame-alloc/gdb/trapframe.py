@@ -132,3 +132,29 @@ class TrapFrameUnwinder(Unwinder):
 
 
 register_unwinder(None, TrapFrameUnwinder(), replace=True)
+
+
+## ### Where a backtrace ends
+##
+## The boot CPU leaves the bootloader's stack for a guarded kernel stack
+## (`kstack_switch.asm`), and a backtrace taken there would go on past
+## `kstack_switch`, the first function on the new stack, into whatever
+## lies above the stack's top. `kstack_switch` pushes a zero return
+## address for exactly this reason, and gdb would show it as a last
+## frame `0x0000000000000000 in ?? ()`. This *frame filter* leaves that
+## frame out: a zero PC above the innermost frame is where the chain of
+## calls begins, not a place the CPU ran.
+class EndAtZeroPc:
+    def __init__(self):
+        self.name, self.priority, self.enabled = "zero-pc", 100, True
+        gdb.frame_filters[self.name] = self
+
+    def filter(self, frames):
+        for f in frames:
+            frame = f.inferior_frame()
+            if frame.level() > 0 and frame.pc() == 0:
+                return
+            yield f
+
+
+EndAtZeroPc()

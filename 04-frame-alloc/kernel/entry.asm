@@ -12,7 +12,11 @@
 ;; boot stack (0x9F000 through the window) already is; we align it
 ;; anyway, because the cost is one instruction and a misaligned stack
 ;; fails in confusing ways later. RBP = 0 marks the outermost frame for
-;; backtraces. CLD clears the direction flag, as C code assumes.
+;; backtraces. CLD clears the direction flag, as C code assumes. The
+;; stack pointer we arrived with is kept in `entry_rsp`, for the
+;; self-test that checks the boot record's stack (later chapters leave
+;; the boot stack early). It lives in `.data`, not `.bss`: kmain checks
+;; that `.bss` is still all zero.
 
 bits 64
 default rel                     ; RIP-relative addressing (see linker.ld)
@@ -23,6 +27,7 @@ extern kmain
 
 kernel_entry:
         cld
+        mov     [entry_rsp], rsp
         xor     ebp, ebp
         and     rsp, -16
         call    kmain           ; kmain(boot record physical address)
@@ -30,3 +35,8 @@ kernel_entry:
         cli                     ; stop here rather than run off into
         hlt                     ; whatever follows in memory
         jmp     .halt
+
+section .data
+global entry_rsp
+align 8
+entry_rsp:      dq 0

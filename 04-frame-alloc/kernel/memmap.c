@@ -16,12 +16,12 @@
  * chapter 02 the identity map that lets us read it goes away; a copy in
  * the kernel's own `.bss` stays valid for as long as the kernel runs.
  *
- * Then we print it in the format of the seed notes, one line per entry,
- * in decimal and with the `acpi` dword exactly as stored. On QEMU you
- * will see `acpi: 1` where the notes show `acpi: 0`: the notes come from
- * Redox, which zeroes its buffer, and SeaBIOS writes only 20 bytes per
- * entry, so the dword keeps whatever was there before the call. We
- * preset it to 1, "valid" (see `boot/e820.inc`).
+ * Then we print it in the format of Redox 0.3.5's boot log, one line
+ * per entry, in decimal and with the `acpi` dword exactly as stored. On
+ * QEMU you will see `acpi: 1` where Redox's log shows `acpi: 0`: Redox
+ * zeroes its buffer, and SeaBIOS writes only 20 bytes per entry, so the
+ * dword keeps whatever was there before the call. We preset it to 1,
+ * "valid" (see `boot/e820.inc`).
  *
  * ### Reading the raw QEMU map (`-machine q35 -m 2G`)
  *
@@ -89,7 +89,8 @@ static void print_sanitised(void)
  * overwrite its own code or stack. So we pass these ranges to the
  * sanitiser as *carve-outs*: they appear in the sanitised map as
  * "kernel" and "boot", never as "usable". This is why the kernel's
- * physical range travels in the boot record (the seed notes' question).
+ * physical range travels in the boot record: Redox passes it on for the
+ * same reason.
  */
 void memmap_init(const struct boot_info *bi)
 {

@@ -6,10 +6,11 @@
  * Prints Markdown tables, and last a SUMMARY line. `make bench` builds
  * it with -O2 (no sanitisers) and runs it:
  *
- *   bench_heap              the tables (about half a minute)
+ *   bench_heap              the tables (about half a minute of CPU)
  *   bench_heap --quick      small tables, to show the program works
  *                           (tests/host/test_firstfit.c runs it)
- *   bench_heap --row N SIZE ours and glibc only, one row
+ *   bench_heap --row N SIZE ours and glibc only, one row (SIZE 0:
+ *                           mixed)
  *   bench_heap --count ours|glibc|firstfit N SIZE
  *                           PAIRS pairs, for valgrind to count
  *
@@ -30,23 +31,43 @@
 /**
  * ## How the benchmark works
  *
- * **A pair.** N objects of one size are alive. A pair frees one of
- * them, chosen at random, and allocates a new one of the same size in
- * its place, so N stays the same and the frees come in random order:
- * that is what leaves holes between the live objects. Before timing, each
- * allocator is brought to the same kind of state: 2N objects allocated,
- * then a random half of them freed.
+ * **The heap under test.** N objects are alive, of sizes from 16 to
+ * 4095 bytes, each power of two equally likely (half of them under 256
+ * bytes). To get there, each allocator is given 2N such objects and
+ * then a random half of them is freed, in random order: what is left
+ * is a heap with holes between the live objects, as a kernel's heap is
+ * after it has run for a while. Every allocator gets the same sizes and
+ * frees the same half.
  *
- * For the first-fit heap the half is freed from the highest address
- * down. Its free list ends up the same whatever the order (it is sorted
- * by address, and neighbours always merge), but freeing from the top
- * costs one step per free instead of a walk over every hole: at 10^5
- * objects, minutes saved.
+ * **A pair** then allocates an object of a given size and frees it
+ * again. That leaves each allocator exactly as it was, so every pair
+ * meets the same heap, and a row measures one state, however many
+ * pairs it takes. The pair's size is fixed (16 to 4096 bytes), or drawn
+ * at random from the mixed sizes for each pair.
  *
- * Each measurement runs a batch of pairs long enough to take at least
- * 5 ms (found by doubling), 7 times, and reports the median time per
- * pair (clock_gettime(CLOCK_MONOTONIC)). The random indices are drawn
- * before timing.
+ * **A replacement** frees one of the live objects, chosen at random,
+ * and allocates a new one in its place, of a size drawn afresh from the
+ * mixed sizes. That changes the heap as it goes, as real work does
+ * (the sizes of the live objects keep the same mix); the second table
+ * measures it. For first fit it is the expensive case: every free walks
+ * the holes below the freed object, and the holes do not go away,
+ * because a request often does not fit the hole a free just left.
+ *
+ * For the first-fit heap, the random half is freed from the highest
+ * address down. Its list of holes ends up the same whatever the order
+ * (it is sorted by address, and neighbours always merge), but freeing
+ * from the top costs one step per free instead of a walk over every
+ * hole: at 10^5 objects, minutes saved.
+ *
+ * **Timing.** After 16 operations to warm up, each measurement runs a
+ * batch of operations long enough to take at least 3 ms of CPU time
+ * (found by doubling, from 16), 7 times, and reports the fastest
+ * batch's time per operation: the time this thread spent on the CPU
+ * (CLOCK_THREAD_CPUTIME_ID), so time when it was not running does not
+ * count, and the fastest batch, the one the rest of the machine
+ * disturbed least. The allocators of one row take turns, a batch each,
+ * so that what disturbs one disturbs all. Random choices are drawn
+ * before timing, and a batch goes on where the one before stopped.
  *
  * **What runs.** Our heap is heap.c itself, with the debug checks off
  * (their cost has a table of its own) and a lock that is a plain flag:
@@ -61,14 +82,11 @@
  * data and which spares it the padding holes a 16-byte alignment would
  * cut in front of misaligned holes.
  *
- * **Memory.** Nothing writes into the objects. Our heap and the
- * first-fit heap then touch only their own structures (ours its page
- * descriptors and free slots; first fit the holes); glibc writes a
- * header in front of every chunk. The largest case (10^5 objects of
- * 4 KiB, 2 x 10^5 at first) takes glibc about 800 MB.
+ * **Memory.** Nothing writes into the objects. At 10^5 objects the
+ * heaps hold about 150 MB each.
  */
 #define BATCHES 7
-#define BATCH_NS 5e6
+#define BATCH_NS 3e6
 #define PAIRS 200                  /* pairs per --count run */
 #define OURS_WINDOW (4096ull << 20)
 #define FF_WINDOW (4096ull << 20)
@@ -88,7 +106,7 @@ static void die(const char *what)
 
 static uint64_t rng = 0x9E3779B97F4A7C15ull;
 
-static uint64_t rnd(void)
+static uint64_t bench_random(void)
 {
 	rng ^= rng >> 12;
 	rng ^= rng << 25;
@@ -251,9 +269,10 @@ static void give(void *p, size_t size)
 
 /* ---- The timed pairs ---- */
 
-#define IDX 65536                 /* pre-drawn random indices */
-static uint32_t idx[IDX];
-static uint64_t cursor;           /* the next one to use, modulo IDX */
+#define IDX 65536                 /* pre-drawn random choices */
+static uint32_t idx[IDX];         /* replacements: which object */
+static uint32_t psize[IDX];       /* pairs: the size to allocate */
+static uint64_t cursor;           /* the next choice, modulo IDX */
 
 /* One allocator's live objects. */
 struct live_set {
@@ -263,17 +282,31 @@ struct live_set {
 };
 
 static struct live_set sets[ALLOCATORS];
+static bool replacing;            /* pairs (false) or replacements */
 
-/* The loops, one per allocator, with direct calls. Pair i frees the
- * live object idx[i] and allocates one of the same size in its place. */
+/* Keep the compiler from dropping an allocation nobody reads. */
+static void use(void *p)
+{
+	__asm__ volatile("" : : "r"(p) : "memory");
+}
+
+/* The loops, one per allocator, with direct calls. */
 __attribute__((noinline)) static void pairs_ours(struct live_set *l,
 						 uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t k = idx[(cursor + i) % IDX];
+		uint32_t j = (uint32_t)((cursor + i) % IDX), k = idx[j];
+		void *p;
 
-		kfree(l->p[k]);
-		l->p[k] = kmalloc(l->size[k]);
+		if (replacing) {
+			kfree(l->p[k]);
+			l->size[k] = psize[j];
+			l->p[k] = kmalloc(l->size[k]);
+		} else {
+			p = kmalloc(psize[j]);
+			use(p);
+			kfree(p);
+		}
 	}
 }
 
@@ -281,10 +314,18 @@ __attribute__((noinline)) static void pairs_glibc(struct live_set *l,
 						  uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t k = idx[(cursor + i) % IDX];
+		uint32_t j = (uint32_t)((cursor + i) % IDX), k = idx[j];
+		void *p;
 
-		free(l->p[k]);
-		l->p[k] = malloc(l->size[k]);
+		if (replacing) {
+			free(l->p[k]);
+			l->size[k] = psize[j];
+			l->p[k] = malloc(l->size[k]);
+		} else {
+			p = malloc(psize[j]);
+			use(p);
+			free(p);
+		}
 	}
 }
 
@@ -292,15 +333,22 @@ __attribute__((noinline)) static void pairs_firstfit(struct live_set *l,
 						     uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t k = idx[(cursor + i) % IDX];
+		uint32_t j = (uint32_t)((cursor + i) % IDX), k = idx[j];
+		void *p;
 
-		redox_free(&redox, l->p[k], l->size[k]);
-		l->p[k] = redox_alloc(&redox, l->size[k], 8);
+		if (replacing) {
+			redox_free(&redox, l->p[k], l->size[k]);
+			l->size[k] = psize[j];
+			l->p[k] = redox_alloc(&redox, l->size[k], 8);
+		} else {
+			p = redox_alloc(&redox, psize[j], 8);
+			use(p);
+			redox_free(&redox, p, psize[j]);
+		}
 	}
 }
 
-/* n pairs; the next call goes on with the next indices, so a batch
- * never repeats the objects of the one before. */
+/* n pairs; the next call goes on with the next choices. */
 static void pairs(enum allocator a, uint64_t n)
 {
 	current = a;
@@ -313,13 +361,13 @@ static void pairs(enum allocator a, uint64_t n)
 	cursor += n;
 }
 
-/* The mixed workload's sizes: 16 to 4095 bytes, each power of two
- * equally likely (so half of them are under 256 bytes). */
+/* The mixed sizes: 16 to 4095 bytes, each power of two equally likely
+ * (so half of them are under 256 bytes). */
 static size_t mixed_size(void)
 {
-	size_t low = 16u << (rnd() % 8);
+	size_t low = 16u << (bench_random() % 8);
 
-	return low + rnd() % low;
+	return low + bench_random() % low;
 }
 
 struct slot {
@@ -338,7 +386,8 @@ static int by_address(const void *a, const void *b)
 /* In a kernel the heap is RAM; here a page that nobody has written to
  * yet costs a page fault the first time it is. So before timing, every
  * page where an allocator may write (our slab pages, all of Redox's
- * heap) is faulted in. glibc has written to all of its pages already. */
+ * heap, and our reserve) is faulted in. glibc has written to all of its
+ * pages already. */
 static void prefault(enum allocator a)
 {
 	if (a == FIRSTFIT)
@@ -346,15 +395,16 @@ static void prefault(enum allocator a)
 	if (a != OURS && a != OURS_CHECKED)
 		return;
 	for (uint32_t p = 0; p < heap.top; p++)
-		if (heap.desc[p].kind == PAGE_SLAB)
+		if (heap.desc[p].kind == PAGE_SLAB ||
+		    heap.desc[p].kind == PAGE_RESERVE)
 			madvise((void *)page_va(p), PAGE_BYTES,
 				MADV_POPULATE_WRITE);
 }
 
-/* For allocator a: 2N objects of `size` bytes (0: mixed sizes), then
- * a random half freed, leaving N live ones. Every allocator gets the
- * same sizes and frees the same half. */
-static void setup(enum allocator a, size_t n, size_t size)
+/* For allocator a: 2N objects of the mixed sizes, then a random half
+ * freed, leaving N live ones. Every allocator gets the same sizes and
+ * frees the same half. */
+static void setup(enum allocator a, size_t n)
 {
 	struct slot *all = malloc(2 * n * sizeof *all);
 	struct live_set *l = &sets[a];
@@ -363,14 +413,14 @@ static void setup(enum allocator a, size_t n, size_t size)
 	l->size = realloc(l->size, n * sizeof *l->size);
 	if (all == NULL || l->p == NULL || l->size == NULL)
 		die("out of memory");
-	rng = 42 + n + size;
+	rng = 42 + n;
 	fresh(a);
 	for (size_t i = 0; i < 2 * n; i++) {
-		all[i].size = (uint32_t)(size ? size : mixed_size());
+		all[i].size = (uint32_t)mixed_size();
 		all[i].p = take(all[i].size);
 	}
 	for (size_t i = 2 * n; i > 1; i--) {        /* shuffle */
-		size_t j = rnd() % i;
+		size_t j = bench_random() % i;
 		struct slot t = all[i - 1];
 
 		all[i - 1] = all[j];
@@ -403,6 +453,18 @@ static void teardown(enum allocator a)
 		malloc_trim(0);
 }
 
+/* The random choices for N live objects and pair size `size` (0:
+ * mixed), the same for every allocator. */
+static void choose(size_t n, size_t size)
+{
+	rng = 7 * n + size;
+	for (size_t i = 0; i < IDX; i++) {
+		idx[i] = (uint32_t)(bench_random() % n);
+		psize[i] = (uint32_t)(size ? size : mixed_size());
+	}
+	cursor = 0;
+}
+
 /* CPU time of this thread: on a busy machine, the time it was not
  * running does not count. */
 static double cpu_ns(void)
@@ -422,15 +484,17 @@ static int by_double(const void *a, const void *b)
 
 /* ns per pair for allocators first..last, measured in turns (one batch
  * of each, then again), so that whatever else the machine does falls
- * on all of them alike. Medians. */
-static void measure(int first, int last,
-		    int batches, double batch_ns, double *out)
+ * on all of them alike. The fastest batch of each. */
+static void measure(int first, int last, int batches, double batch_ns,
+		    double *out)
 {
 	double t[ALLOCATORS][BATCHES];
 	uint64_t n[ALLOCATORS];
 
 	for (int a = first; a <= last; a++)
-		for (n[a] = 1;; n[a] *= 2) {
+		pairs(a, 16);                       /* warm up: not timed */
+	for (int a = first; a <= last; a++)
+		for (n[a] = 16;; n[a] *= 2) {
 			double t0 = cpu_ns();
 
 			pairs(a, n[a]);
@@ -446,23 +510,20 @@ static void measure(int first, int last,
 		}
 	for (int a = first; a <= last; a++) {
 		qsort(t[a], batches, sizeof t[a][0], by_double);
-		out[a] = t[a][batches / 2];
+		out[a] = t[a][0];
 	}
 }
 
-/* One row: the same N and size for allocators first..last. */
-static void time_pairs(int first, int last,
-		       size_t n, size_t size, int batches, double batch_ns,
-		       double *out)
+/* One row: N live objects, pairs of `size` (0: mixed), or replacements,
+ * for allocators first..last. */
+static void time_row_of(int first, int last, size_t n, size_t size,
+			bool replace, int batches, double batch_ns,
+			double *out)
 {
-	for (int a = first; a <= last; a++) {
-		setup(a, n, size);
-		if (a == first) {
-			rng = 7 * n + size;
-			for (size_t i = 0; i < IDX; i++)
-				idx[i] = (uint32_t)(rnd() % n);
-		}
-	}
+	for (int a = first; a <= last; a++)
+		setup(a, n);
+	choose(n, size);
+	replacing = replace;
 	measure(first, last, batches, batch_ns, out);
 	for (int a = first; a <= last; a++)
 		teardown(a);
@@ -477,50 +538,69 @@ static const size_t sizes[] = { 16, 32, 64, 128, 256, 1024, 4096, 0 };
 #define SMALL_SIZES 5              /* sizes[0..4]: up to 256 bytes */
 #define MIXED (NSIZES - 1)
 
-static double ns[ALLOCATORS][NCOUNTS][NSIZES];
+static double ns[ALLOCATORS][NCOUNTS][NSIZES];  /* pairs */
+static double rep[ALLOCATORS][NCOUNTS];         /* replacements */
 
-static void time_row(int c, int s, int batches, double batch_ns)
+static void print_row(size_t n, size_t size, const double *t)
 {
-	double out[ALLOCATORS];
-
-	time_pairs(OURS, FIRSTFIT, counts[c], sizes[s], batches, batch_ns,
-		   out);
-	for (int a = OURS; a <= FIRSTFIT; a++)
-		ns[a][c][s] = out[a];
-	if (sizes[s])
-		fprintf(bench_out, "| %zu | %zu |", counts[c], sizes[s]);
+	if (size)
+		fprintf(bench_out, "| %zu | %zu |", n, size);
 	else
-		fprintf(bench_out, "| %zu | 16-4095 |", counts[c]);
+		fprintf(bench_out, "| %zu | 16-4095 |", n);
 	fprintf(bench_out, " %.1f | %.1f | %.1f | %.2f | %.1f |\n",
-		ns[OURS][c][s], ns[GLIBC][c][s], ns[FIRSTFIT][c][s],
-		ns[OURS][c][s] / ns[GLIBC][c][s],
-		ns[FIRSTFIT][c][s] / ns[OURS][c][s]);
+		t[OURS], t[GLIBC], t[FIRSTFIT], t[OURS] / t[GLIBC],
+		t[FIRSTFIT] / t[OURS]);
 	fflush(bench_out);
 }
 
+/* For each N, one heap per allocator: the pairs of every size (which
+ * leave it as it was), then the replacements (which change it). */
 static void time_tables(int ncounts, int nsizes, int batches,
 			double batch_ns)
 {
 	static const char head[] = "| live objects | bytes | ours | glibc |"
 		" first fit | ours / glibc | first fit / ours |\n"
 		"|---:|---:|---:|---:|---:|---:|---:|\n";
+	double t[ALLOCATORS];
 
-	fprintf(bench_out, "One pair = free a random one of N live objects, "
-		"allocate one of the same size in its place;\nns per pair, "
-		"median of %d batches of >= %.0f ms.\n\nAll objects of one "
-		"size:\n\n%s", batches, batch_ns / 1e6, head);
-	for (int c = 0; c < ncounts; c++)
-		for (int s = 0; s < nsizes; s++)
-			time_row(c, s, batches, batch_ns);
-	fprintf(bench_out, "\nMixed sizes, 16 to 4095 bytes:\n\n%s", head);
-	for (int c = 0; c < ncounts; c++)
-		time_row(c, MIXED, batches, batch_ns);
+	fprintf(bench_out, "N live objects of 16-4095 bytes, a random half "
+		"of 2N freed; ns per operation,\nfastest of %d batches of "
+		">= %.0f ms of CPU time.\n\nA pair: allocate an object of "
+		"the size, free it.\n\n%s", batches, batch_ns / 1e6, head);
+	for (int c = 0; c < ncounts; c++) {
+		for (int a = OURS; a <= FIRSTFIT; a++)
+			setup(a, counts[c]);
+		for (int s = 0; s < nsizes; s++) {
+			int k = s == nsizes - 1 ? MIXED : s;
+
+			choose(counts[c], sizes[k]);
+			replacing = false;
+			measure(OURS, FIRSTFIT, batches, batch_ns, t);
+			for (int a = OURS; a <= FIRSTFIT; a++)
+				ns[a][c][k] = t[a];
+			print_row(counts[c], sizes[k], t);
+		}
+		choose(counts[c], 0);
+		replacing = true;
+		measure(OURS, FIRSTFIT, batches, batch_ns, t);
+		for (int a = OURS; a <= FIRSTFIT; a++) {
+			rep[a][c] = t[a];
+			teardown(a);
+		}
+	}
+	fprintf(bench_out, "\nA replacement: free a random live object, "
+		"allocate a new one of 16-4095 bytes.\n\n%s", head);
+	for (int c = 0; c < ncounts; c++) {
+		for (int a = OURS; a <= FIRSTFIT; a++)
+			t[a] = rep[a][c];
+		print_row(counts[c], 0, t);
+	}
 }
 
 /* Ours at the most live objects against the fewest, worst size. */
 static void flatness(int ncounts)
 {
-	double worst = 0;
+	double worst = 0, worst_rep;
 	int at = 0;
 
 	for (int s = 0; s < NSIZES; s++) {
@@ -531,13 +611,82 @@ static void flatness(int ncounts)
 			at = s;
 		}
 	}
-	fprintf(bench_out, "\nours, %zu live objects against %zu: at most "
-		"%.2fx (", counts[ncounts - 1], counts[0], worst);
+	fprintf(bench_out, "\nours, a pair at %zu live objects against %zu: "
+		"at most %.2fx (", counts[ncounts - 1], counts[0], worst);
 	if (sizes[at])
 		fprintf(bench_out, "%zu bytes", sizes[at]);
 	else
 		fprintf(bench_out, "mixed sizes");
-	fprintf(bench_out, "; target: within 2x)\n");
+	worst_rep = rep[OURS][ncounts - 1] / rep[OURS][0];
+	fprintf(bench_out, "; target: within 2x)\nours, a replacement: "
+		"%.2fx, glibc %.2fx: %zu objects no longer fit in the CPU's "
+		"caches\n", worst_rep, rep[GLIBC][ncounts - 1] /
+		rep[GLIBC][0], counts[ncounts - 1]);
+}
+
+/* ---- Instructions, counted ---- */
+
+/**
+ * ## Instructions, counted
+ *
+ * Time depends on the machine, on what else it is doing, and on where
+ * the objects are in the CPU's caches. The number of instructions an
+ * operation executes depends on none of that, and shows whether the
+ * *work* grows with the number of live objects. When valgrind is
+ * installed, the program runs itself under valgrind's callgrind tool
+ * (`--count`), counting only inside the loop of PAIRS operations, and
+ * divides.
+ */
+static double instructions(const char *self, const char *which,
+			   size_t n, long size)
+{
+	char cmd[512], line[256];
+	double count = -1;
+	FILE *p;
+
+	snprintf(cmd, sizeof cmd, "valgrind --tool=callgrind "
+		 "--callgrind-out-file=/dev/null '--toggle-collect=pairs_%s*' "
+		 "'%s' --count %s %zu %ld 2>&1", which, self, which, n, size);
+	p = popen(cmd, "r");
+	if (p == NULL)
+		return -1;
+	while (fgets(line, sizeof line, p) != NULL)
+		sscanf(line, "==%*d== Collected : %lf", &count);
+	if (pclose(p) != 0)
+		return -1;
+	return count / PAIRS;
+}
+
+static void count_table(const char *self)
+{
+	static const long csizes[] = { 64, 4096, 0, -1 };  /* -1: replace */
+	double worst = 1, in[4][NCOUNTS];
+
+	if (system("valgrind --version >/dev/null 2>&1") != 0) {
+		fprintf(bench_out, "\n(valgrind is not installed: no "
+			"instruction counts.)\n");
+		return;
+	}
+	fprintf(bench_out, "\nOurs, instructions per operation (valgrind "
+		"--tool=callgrind):\n\n| live objects | pair, 64 bytes | "
+		"pair, 4096 bytes | pair, 16-4095 | replacement |\n"
+		"|---:|---:|---:|---:|---:|\n");
+	for (int c = 0; c < NCOUNTS; c++) {
+		for (int i = 0; i < 4; i++) {
+			in[i][c] = instructions(self, "ours", counts[c],
+						csizes[i]);
+			if (in[i][c] <= 0)
+				die("valgrind did not count the pairs");
+			if (in[i][c] / in[i][0] > worst)
+				worst = in[i][c] / in[i][0];
+		}
+		fprintf(bench_out, "| %zu | %.0f | %.0f | %.0f | %.0f |\n",
+			counts[c], in[0][c], in[1][c], in[2][c], in[3][c]);
+		fflush(bench_out);
+	}
+	fprintf(bench_out, "\nours, instructions at %zu live objects against "
+		"%zu: at most %.2fx (target: within 2x)\n",
+		counts[NCOUNTS - 1], counts[0], worst);
 }
 
 /* ---- Fragmentation: a mixed workload ---- */
@@ -597,7 +746,7 @@ static struct frag fragmentation(enum allocator a, size_t ops)
 		live_bytes += mix_size[i];
 	}
 	for (size_t op = 0; op < ops; op++) {
-		size_t k = rnd() % n;
+		size_t k = bench_random() % n;
 
 		give(mix_p[k], mix_size[k]);
 		live_bytes -= mix_size[k];
@@ -614,7 +763,7 @@ static struct frag fragmentation(enum allocator a, size_t ops)
 		f.small_slot = (double)(heap.slab_pages * PAGE_BYTES) /
 			       (double)small_asked;
 	while (n > MIX_LIVE / 10) {
-		size_t k = rnd() % n;
+		size_t k = bench_random() % n;
 
 		give(mix_p[k], mix_size[k]);
 		live_bytes -= mix_size[k];
@@ -710,21 +859,26 @@ static void class_table(double measured)
 static void checks_table(int batches, double batch_ns)
 {
 	static const size_t csizes[] = { 16, 64, 256, 1024, 4096 };
+	double t[2][5], out[ALLOCATORS];
 
+	for (int on = 0; on < 2; on++) {    /* one heap at a time */
+		enum allocator a = on ? OURS_CHECKED : OURS;
+
+		setup(a, 10000);
+		for (int i = 0; i < 5; i++) {
+			choose(10000, csizes[i]);
+			replacing = false;
+			measure(a, a, batches, batch_ns, out);
+			t[on][i] = out[a];
+		}
+		teardown(a);
+	}
 	fprintf(bench_out, "\nThe debug checks (canaries, trailer, poison), "
 		"10000 live objects, ns per pair:\n\n| bytes | checks off | "
 		"checks on | ratio |\n|---:|---:|---:|---:|\n");
-	for (int i = 0; i < 5; i++) {
-		double out[ALLOCATORS];
-
-		time_pairs(OURS_CHECKED, OURS_CHECKED, 10000, csizes[i],
-			   batches, batch_ns, out);
-		time_pairs(OURS, OURS, 10000, csizes[i], batches, batch_ns,
-			   out);
+	for (int i = 0; i < 5; i++)
 		fprintf(bench_out, "| %zu | %.1f | %.1f | %.1f |\n", csizes[i],
-			out[OURS], out[OURS_CHECKED],
-			out[OURS_CHECKED] / out[OURS]);
-	}
+			t[0][i], t[1][i], t[1][i] / t[0][i]);
 }
 
 /* ---- The summary ---- */
@@ -738,18 +892,19 @@ static void summary(void)
 
 		r1 = r > r1 ? r : r1;
 	}
-	r2 = ns[FIRSTFIT][3][MIXED] / ns[OURS][3][MIXED];
-	fprintf(bench_out, "\nours / glibc, worst size up to 256 bytes, 10^4 "
-		"live: %.2f (target: <= 1.50)\nfirst fit / ours, mixed sizes, "
-		"10^5 live: %.0f (target: >= 100)\n", r1, r2);
+	r2 = rep[FIRSTFIT][3] / rep[OURS][3];
+	fprintf(bench_out, "\nours / glibc, a pair, worst size up to 256 "
+		"bytes, 10^4 live: %.2f (target: <= 1.50)\nfirst fit / ours, "
+		"a replacement, 10^5 live: %.0f (target: >= 100)\n", r1, r2);
 	fprintf(bench_out, "SUMMARY ours-over-glibc-small=%.2f "
 		"firstfit-over-ours-at-1e5=%.2f\n", r1, r2);
 }
 
 /* ---- The modes ---- */
 
-/* PAIRS pairs, for valgrind --toggle-collect=pairs_* to count. */
-static int count_mode(const char *which, size_t n, size_t size)
+/* PAIRS operations, for valgrind --toggle-collect=pairs_* to count:
+ * pairs of SIZE bytes (0: mixed), or replacements (SIZE -1). */
+static int count_mode(const char *which, size_t n, long size)
 {
 	enum allocator a = strcmp(which, "ours") == 0 ? OURS
 			   : strcmp(which, "glibc") == 0 ? GLIBC
@@ -758,9 +913,9 @@ static int count_mode(const char *which, size_t n, size_t size)
 
 	if (a == ALLOCATORS || n == 0)
 		die("--count ours|glibc|firstfit N SIZE");
-	setup(a, n, size);
-	for (size_t i = 0; i < IDX; i++)
-		idx[i] = (uint32_t)(rnd() % n);
+	setup(a, n);
+	choose(n, size > 0 ? (size_t)size : 0);
+	replacing = size < 0;
 	pairs(a, PAIRS);
 	teardown(a);
 	return 0;
@@ -768,19 +923,17 @@ static int count_mode(const char *which, size_t n, size_t size)
 
 int main(int argc, char **argv)
 {
-	double ours_frag;
+	double ours_frag, out[ALLOCATORS];
 
 	if (bench_out == NULL)
 		bench_out = stdout;
 	if (argc == 5 && strcmp(argv[1], "--count") == 0)
 		return count_mode(argv[2], strtoull(argv[3], NULL, 10),
-				  strtoull(argv[4], NULL, 10));
+				  strtol(argv[4], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "--row") == 0) {
-		double out[ALLOCATORS];
-
-		time_pairs(OURS, GLIBC, strtoull(argv[2], NULL, 10),
-			   strtoull(argv[3], NULL, 10), BATCHES, BATCH_NS,
-			   out);
+		time_row_of(OURS, GLIBC, strtoull(argv[2], NULL, 10),
+			    strtoull(argv[3], NULL, 10), false, BATCHES,
+			    BATCH_NS, out);
 		fprintf(bench_out, "ours %.1f glibc %.1f ratio %.2f\n",
 			out[OURS], out[GLIBC], out[OURS] / out[GLIBC]);
 		return 0;
@@ -791,15 +944,16 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc != 1)
-		die("usage: bench_heap [--quick | --count ours|glibc|firstfit "
-		    "N SIZE]");
+		die("usage: bench_heap [--quick | --row N SIZE | --count "
+		    "ours|glibc|firstfit N SIZE]");
 	ours_frag = frag_table(MIX_OPS);      /* first: glibc is fresh */
 	fprintf(bench_out, "(target for ours: <= 1.5; here %.2f)\n\n",
 		ours_frag);
 	class_table(fragmentation(OURS, MIX_OPS).small_slot);
 	fprintf(bench_out, "\n");
-	time_tables(NCOUNTS, NSIZES - 1, BATCHES, BATCH_NS);
+	time_tables(NCOUNTS, NSIZES, BATCHES, BATCH_NS);
 	flatness(NCOUNTS);
+	count_table(argv[0]);
 	checks_table(BATCHES, BATCH_NS);
 	summary();
 	return 0;

@@ -6,17 +6,21 @@
 ;; # Stage 2: from real mode to the kernel
 ;;
 ;; Stage 2 does everything that needs the BIOS, because once the CPU
-;; leaves real mode the BIOS services are gone. Its steps, in order:
+;; leaves real mode the BIOS services are gone. It clears the boot
+;; record and sets up the serial port, so that every message also
+;; reaches a terminal (`print16.inc`, in the chapter's support code).
+;; Then it goes on with the boot's numbered steps, where stage 1 ended:
 ;;
-;; 1. Set up the serial port, so every message also reaches a terminal.
-;; 2. Check that the CPU can run 64-bit code at all (CPUID).
-;; 3. Enable the A20 line and prove that it is on (`a20.inc`).
-;; 4. Ask the BIOS for the memory map with INT 15h, E820 (`e820.inc`).
-;; 5. Load the kernel, an ELF file, segment by segment to the physical
-;;    addresses it was linked for (`elf.inc`, `disk.inc`).
-;; 6. Fill in the boot record for the kernel.
-;; 7. Build temporary page tables and enter long mode (`longmode.inc`),
-;;    then jump to the kernel's entry point.
+;; 5. Check that the CPU can run 64-bit code at all (CPUID), below.
+;; 6. Enable the A20 line and prove that it is on (`a20.inc`).
+;; 7. Ask the BIOS for the memory map with INT 15h, E820 (`e820.inc`).
+;; 8. Load the kernel, an ELF file, segment by segment to the physical
+;;    addresses it was linked for (`elf.inc`, reading through
+;;    `disk.inc`). `bootinfo_fill`, below, then completes the boot
+;;    record for the kernel.
+;; 9. Build temporary page tables (`longmode.inc`).
+;; 10. Enter long mode and jump to the kernel's entry point
+;;     (`longmode.inc`).
 ;;
 ;; Each step that can fail prints why and stops (`fatal` in
 ;; `print16.inc`): "no E820", "disk read error", "kernel too large" and
@@ -32,6 +36,11 @@ org STAGE2_ADDR
 ;; A signature, then the length of stage 2 in 512-byte sectors.
 ;; NASM computes the length from the labels at both ends of the
 ;; file, so it is always right, however the code grows.
+;;
+;; The code then clears the boot record: `rep stosb` stores AL (here 0)
+;; at ES:DI and adds 1 to DI, CX times over (`rep` repeats the string
+;; instruction after it while CX, counted down, is not zero). Then come
+;; the steps, one `call` each.
 header:
         dw      0x3253                  ; "S2", checked by stage 1
         dw      (stage2_end - header + 511) / 512
@@ -46,22 +55,27 @@ stage2_start:
         mov     si, msg_hello
         call    print
 
-        call    cpu_check               ; step 2
-        call    a20_enable              ; step 3
-        call    e820_collect            ; step 4
+        call    cpu_check               ; step 5
+        call    a20_enable              ; step 6
+        call    e820_collect            ; step 7
         call    low_memory_check
-        call    kernel_load             ; step 5
-        call    bootinfo_fill           ; step 6
+        call    kernel_load             ; step 8
+        call    bootinfo_fill           ; completes the boot record
         call    print_summary
-        jmp     longmode_enter          ; step 7, never returns
+        jmp     longmode_enter          ; steps 9 and 10, never returns
 
-;; ## Step 2: can this CPU run 64-bit code?
+;; ## Step 5: can this CPU run 64-bit code?
 ;;
 ;; CPUID with EAX = 0x80000000 returns the highest "extended" function
 ;; the CPU supports. If 0x80000001 exists, bit 29 of the EDX it returns
 ;; is LM, "Intel 64 / long mode available". (Every CPU that has CPUID
 ;; extended functions also has CPUID itself, so we skip the older test
 ;; of toggling EFLAGS.ID: a CPU without CPUID cannot run this kernel.)
+;;
+;; `cpuid` takes its question in EAX and answers in EAX, EBX, ECX and
+;; EDX. The 32-bit registers work in 16-bit code too: NASM adds a prefix
+;; byte to each such instruction. `jb` jumps if below (unsigned), and
+;; `1 << 29` is computed by NASM, not by the CPU.
 cpu_check:
         mov     eax, 0x80000000
         cpuid
@@ -76,10 +90,13 @@ cpu_check:
         mov     si, msg_no_lm
         jmp     fatal
 
-;; ## Step 6: the boot record
+;; ## Completing the boot record (after step 8)
 ;;
 ;; `kernel_load` already stored the kernel's physical range and entry
 ;; point, and `e820_collect` the map's count. The rest is constants.
+;; `dword [...]` marks a 32-bit memory operand; a `\` at the end of a line
+;; continues it on the next. `movzx eax, byte [boot_drive]` loads one
+;; byte and fills the rest of EAX with zeros.
 bootinfo_fill:
         mov     dword [BOOTINFO_ADDR + BI_MAGIC], BOOTINFO_MAGIC
         mov     dword [BOOTINFO_ADDR + BI_VERSION], BOOTINFO_VERSION

@@ -9,6 +9,15 @@
 ##   a 16-byte TSS descriptor is shown as one entry.
 ## - `idt [FIRST [COUNT]]`: gates FIRST..FIRST+COUNT-1 (default 0-47):
 ##   handler address and symbol, selector, gate type, DPL, IST index.
+##
+## The access byte `gdt` prints can differ from the one the kernel wrote
+## by its lowest bit, the *accessed* bit: the CPU sets it in a code or
+## data descriptor the first time it loads the descriptor into a segment
+## register. So the kernel data segment that gdt.c writes as 0x92 reads
+## back 0x93 once DS or SS holds it; `gdt` shows both then:
+## `(access 0x93: 0x92 + the accessed bit, set by the CPU)`. Under QEMU
+## the code segment still reads 0x9A after CS was loaded, and the user
+## segments, never loaded yet, read as written.
 import gdb
 import re
 
@@ -78,11 +87,15 @@ class Gdt(gdb.Command):
                 bits = "segment"
             rights = ("readable" if access & 2 else "execute-only") \
                 if code else ("writable" if access & 2 else "read-only")
-            print("  %s  %-14s DPL %d %s, %s%s (access 0x%02x)"
+            accessed = ""
+            if access & 1:
+                accessed = ": 0x%02x + the accessed bit, set by the CPU" \
+                    % (access & ~1)
+            print("  %s  %-14s DPL %d %s, %s%s (access 0x%02x%s)"
                   % (sel, kind + " " + bits, dpl, rights,
                      "present" if present else "NOT present",
                      ", 4 KiB granularity" if flags & 0x8 else "",
-                     access))
+                     access, accessed))
             off += 8
 
 class Idt(gdb.Command):

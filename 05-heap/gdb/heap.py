@@ -13,8 +13,9 @@
 ## page descriptors it points at, read as heap.c's invariants describe
 ## them, so it works the same on the host test program (`gdb
 ## build/host/test_heap`). Whether a slot is live is found the way
-## kfree() finds a double free: by following its page's free list,
-## each link checked before it is followed. When the debug checks are
+## kfree() finds a double free: by looking in its class's cache and
+## following its page's free list, each link checked before it is
+## followed. When the debug checks are
 ## on, a live object's trailer says how many bytes were asked for and
 ## who asked.
 
@@ -82,7 +83,7 @@ the object ADDR lies in, whether it is live, and its size."""
               % (int(h["grows"]), int(h["shrinks"]),
                  int(h["pages_mapped"]), int(h["pages_unmapped"]),
                  int(h["failures"])))
-        print("class  bytes  per page  pages  in use   free")
+        print("class  bytes  per page  pages  in use   free  cached")
         in_use = objects = 0
         for c in range(h["cls"].type.range()[1] + 1):
             k = h["cls"][c]
@@ -90,9 +91,11 @@ the object ADDR lies in, whether it is live, and its size."""
             pages, used = int(k["pages"]), int(k["objects"])
             in_use += used * size
             objects += used
+            cached = int(k["cached"])
             if pages:
-                print("%5d  %5d  %8d  %5d  %6d  %5d"
-                      % (c, size, per, pages, used, pages * per - used))
+                print("%5d  %5d  %8d  %5d  %6d  %5d  %6d"
+                      % (c, size, per, pages, used,
+                         pages * per - used, cached))
         runs, large = int(h["large_runs"]), int(h["large_pages"])
         in_use += large * PAGE
         objects += runs
@@ -165,6 +168,11 @@ the object ADDR lies in, whether it is live, and its size."""
         if start % PAGE >= int(d["fresh"]):
             print("0x%x: %s: never handed out" % (addr, where))
             return
+        for i in range(int(cls["cached"])):
+            if int(cls["cache"][i]) == start:
+                print("0x%x: %s: free, in the class's cache"
+                      % (addr, where))
+                return
         o, steps = int(d["free"]), 0
         while o != NO_SLOT and steps < per:
             if o == start % PAGE:

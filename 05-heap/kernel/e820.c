@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "e820.h"
+#include "kprintf.h"
 
 /**
  * ## Why the raw map needs cleaning
@@ -43,8 +44,8 @@
  *    before each call the bootloader sets that word to 1, meaning
  *    "valid"; a 20-byte answer leaves the 1 in place. Redox's
  *    bootloader instead zeroed its whole buffer first, so every entry
- *    read back as `acpi: 0`. That is the puzzle in this project's seed
- *    notes: the BIOS was not saying "ignore me", it never spoke, and
+ *    read back as `acpi: 0`. That explains the zeros in Redox's boot
+ *    log: the BIOS was not saying "ignore me", it never spoke, and
  *    the zero came from the bootloader's own buffer. With such a
  *    buffer, rule 1 drops every entry and the map holds no RAM.
  *
@@ -357,58 +358,18 @@ int e820_sanitise(const struct e820_entry *in, int n_in,
  * `e820_check()` states, as code, everything a sanitised map
  * promises. The host tests run it on every map the sanitiser makes,
  * and the kernel can run it once at boot as a cheap self-test. It
- * reports the first broken promise as a short sentence; writing that
- * sentence needs a little string building of its own, because this
- * file uses no library at all.
+ * reports the first broken promise as a short sentence, written by
+ * `ksnprintf()` (format.c, pure logic like this file).
  */
-
-/* A bounded text buffer: never writes past len, always room for the
- * final NUL. */
-struct text {
-	char *buf;
-	size_t len;
-	size_t at;
-};
-
-static void text_char(struct text *t, char c)
-{
-	if (t->at + 1 < t->len)
-		t->buf[t->at++] = c;
-}
-
-static void text_str(struct text *t, const char *s)
-{
-	while (*s)
-		text_char(t, *s++);
-}
-
-static void text_uint(struct text *t, unsigned v)
-{
-	char digits[10];  /* 2^32 - 1 has 10 decimal digits */
-	int n = 0;
-
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0);
-	while (n > 0)
-		text_char(t, digits[--n]);
-}
 
 /* Write "range <i>: <what>" (or just <what> if i < 0) into why.
  * Returns -1, so that callers can write `return bad(...)`. */
 static int bad(char *why, size_t len, int i, const char *what)
 {
-	struct text t = { why, why ? len : 0, 0 };
-
-	if (i >= 0) {
-		text_str(&t, "range ");
-		text_uint(&t, (unsigned)i);
-		text_str(&t, ": ");
-	}
-	text_str(&t, what);
-	if (t.len > 0)
-		t.buf[t.at] = '\0';
+	if (i >= 0)
+		ksnprintf(why, why ? len : 0, "range %d: %s", i, what);
+	else
+		ksnprintf(why, why ? len : 0, "%s", what);
 	return -1;
 }
 
@@ -456,6 +417,27 @@ uint64_t e820_usable_bytes(const struct mem_range *m, int n)
 		if (m[i].type == E820_USABLE)
 			total += m[i].end - m[i].base;
 	return total;
+}
+
+bool e820_is_ram(uint32_t type)
+{
+	switch (type) {
+	case E820_USABLE: case E820_KERNEL: case E820_BOOT:
+	case E820_ACPI: case E820_NVS:
+		return true;
+	default:
+		return false;
+	}
+}
+
+uint64_t e820_ram_end(const struct mem_range *m, int n)
+{
+	uint64_t end = 0;
+
+	for (int i = 0; i < n; i++)
+		if (e820_is_ram(m[i].type) && m[i].end > end)
+			end = m[i].end;
+	return end;
 }
 
 const char *e820_type_name(uint32_t type)

@@ -33,7 +33,8 @@
  * Setting up, once, on the boot CPU (frame.c, "Starting up"):
  *
  * 1. bytes = frame_meta_bytes(max_phys), where max_phys is the end of
- *    the highest usable range;
+ *    the highest range that is or may become usable (frame_setup.c
+ *    takes the highest RAM range of any kind);
  * 2. pick a page-aligned place for that many bytes inside a usable
  *    range, reachable through pt_phys_to_virt();
  * 3. frame_init(max_phys, that place);

@@ -83,6 +83,9 @@ void heap_setup(void)
 {
 	struct heap_stats s;
 
+	vm_region_add("kernel heap", HEAP_BASE, HEAP_DESC_BASE, 0);
+	vm_region_add("kernel heap: page descriptors", HEAP_DESC_BASE,
+		      HEAP_DESC_BASE + HEAP_WINDOW / 256, 0);
 	if (heap_init(HEAP_BASE, HEAP_WINDOW, HEAP_DEBUG) != 0)
 		kprintf("heap: no memory for the first 1 MiB; it will grow "
 			"when it can\n");

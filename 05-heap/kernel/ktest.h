@@ -65,6 +65,7 @@ const char *ktest_why(const char *fmt, ...)
 void ktest_report(const char *name, const char *failure);
 _Noreturn void ktest_finish(void);
 const char *ktest_scenario_name(void);
+void ktest_fault_point(const char *point);
 _Noreturn void ktest_run_scenario(const char *name);
 
 #endif

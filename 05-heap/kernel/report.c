@@ -7,6 +7,7 @@
 #include "gdt.h"
 #include "kprintf.h"
 #include "ksyms.h"
+#include "kstack.h"
 #include "paging.h"
 #include "panic.h"
 #include "vm.h"
@@ -22,10 +23,13 @@
  * 2. For a page fault: the faulting address from CR2, and what each
  *    level of the current page tables says about it. That answers "was
  *    the page missing, or was it there with the wrong permissions?"
- *    without a debugger.
+ *    without a debugger. For a double fault, CR2 too: a double fault
+ *    is usually a page fault that could not be delivered, because
+ *    pushing its frame faulted again, and CR2 then names the page the
+ *    stack ran into, typically the guard page below a kernel stack.
  * 3. Where: RIP as function+offset, the stack pointer, and whether the
  *    handler is running on one of the IST stacks.
- * 4. All general registers, CR0, CR3 and CR4, as the CPU had them.
+ * 4. All general registers, CR0, CR2, CR3 and CR4, as the CPU had them.
  * 5. A backtrace: the chain of saved frame pointers. The kernel is
  *    built with `-fno-omit-frame-pointer`, so each function's frame
  *    begins with the caller's RBP and, above it, the return address.
@@ -56,6 +60,17 @@ static const char *const names[32] = {
 #define PF_PK (1u << 5)     /* protection-key violation */
 #define PF_SS (1u << 6)     /* shadow-stack access */
 
+/**
+ * ### Error codes and page walks, in words
+ *
+ * A page fault's error code is a set of bits (the `PF_` names above):
+ * present or not, read or write, user or supervisor. The segment
+ * exceptions' error code names a descriptor instead: the table in bits
+ * 1-2, the index from bit 3. explain_walk() then reads the page tables
+ * the CPU used, level by level, for the address in CR2, and prints each
+ * entry with its flags, so the report shows at which level the walk
+ * stopped.
+ */
 static void explain_page_fault(uint64_t err)
 {
 	const char *access = err & PF_I ? "instruction fetch"
@@ -109,6 +124,16 @@ static void explain_walk(uint64_t addr)
 		kprintf("    -> not present at this level\n");
 }
 
+/**
+ * ### The backtrace
+ *
+ * Each stack frame starts with two words: the caller's saved RBP, which
+ * points at the caller's frame, and above it the return address. So the
+ * chain of saved RBPs leads from the faulting function up to
+ * `kernel_entry`, whose RBP is 0. Before following a frame pointer the
+ * code checks that it is aligned and that both words are mapped: a
+ * corrupt stack ends the backtrace, not the report.
+ */
 /* A frame pointer we may follow: 8-byte aligned, and both words of the
  * frame on a present page. */
 static int frame_readable(uint64_t fp)
@@ -167,9 +192,22 @@ static void registers(const struct trap_frame *f)
 		f->r14);
 	kprintf("  r15 %016lx rflags %08lx cs %02lx ss %02lx\n", f->r15,
 		f->rflags, f->cs, f->ss);
-	kprintf("  cr0 %08lx cr3 %016lx cr4 %08lx\n",
-		(unsigned long)read_cr0(), (unsigned long)read_cr3(),
-		(unsigned long)read_cr4());
+	kprintf("  cr0 %08lx cr2 %016lx cr3 %016lx cr4 %08lx\n",
+		(unsigned long)read_cr0(), (unsigned long)read_cr2(),
+		(unsigned long)read_cr3(), (unsigned long)read_cr4());
+}
+
+/* For #DF: where the page fault that could not be delivered pointed. */
+static void explain_cr2(void)
+{
+	uint64_t cr2 = read_cr2();
+	char buf[96];
+	const char *what = kstack_describe(cr2, buf, sizeof buf);
+
+	if (!what)
+		what = vm_region_name(cr2);
+	kprintf("  cr2 %016lx: %s\n", (unsigned long)cr2,
+		what ? what : "outside the kernel's regions");
 }
 
 _Noreturn void trap_report(const struct trap_frame *f)
@@ -196,6 +234,8 @@ _Noreturn void trap_report(const struct trap_frame *f)
 		explain_walk(cr2);
 	} else if (f->vector >= 10 && f->vector <= 13) {
 		explain_selector_error(f->error);
+	} else if (f->vector == T_DOUBLE_FAULT) {
+		explain_cr2();
 	}
 	kprintf("  at %s (rip %016lx)\n", ksym_format(f->rip, sym, sizeof sym),
 		(unsigned long)f->rip);

@@ -2,9 +2,8 @@
  * recycle.h: a C re-creation of the frame allocator of Redox 0.3.5,
  * for the benchmark only (it uses the host's malloc). The "recycle"
  * allocator keeps freed runs in a growable array and sits on top of a
- * bump allocator, as redox-0.3.5-digest.md, section 04, describes
- * [k: src/memory/recycle.rs, bump.rs]. bench_frame.c compares it with
- * kernel/frame.c.
+ * bump allocator, as Redox's src/memory/recycle.rs and bump.rs do.
+ * bench_frame.c compares it with kernel/frame.c.
  */
 #ifndef RECYCLE_H
 #define RECYCLE_H

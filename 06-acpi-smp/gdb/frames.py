@@ -2,11 +2,26 @@
 ##
 ## Loaded by `make gdb` (tools/gdb-session sources every `gdb/*.py` of
 ## the chapter) and by the scripted gdb tests. Stop anywhere after
-## `frame_setup_low()` and type:
+## `frame_setup_low()`, for example at `frame_setup_high`, and type
+## `frames` for the totals, the free blocks of each order and the
+## largest; `frames 0` for the first 8 free blocks of order 0; `frames 9
+## 20` for the first 20 of order 9:
 ##
-##     (gdb) frames            totals, free blocks of each order, largest
-##     (gdb) frames 0          the first 8 free blocks of order 0
-##     (gdb) frames 9 20       the first 20 free blocks of order 9
+## <!-- gdb-session frames-py -->
+## ```text
+## $ make gdb
+## (gdb) break frame_setup_high
+## (gdb) continue
+## (gdb) frames
+## frames: ... managed, ... free, ... used (... managed)
+## ...
+## (gdb) frames 0
+## order 0: ... free blocks of 4 KiB; the first ...:
+## ...
+## (gdb) frames 9 20
+## order 9: ... free blocks of 2 MiB; the first ...:
+## ...
+## ```
 ##
 ## Everything it prints comes from the variable `frame_pool` of
 ## kernel/frame.c and from the state table it points at, so it works

@@ -1,11 +1,23 @@
 ## # gdb/pagewalk.py: the `pagewalk` command
 ##
 ## Loaded by `make gdb` (tools/gdb-session sources every `gdb/*.py` of
-## the chapter) and by the scripted gdb tests. Inside gdb:
+## the chapter) and by the scripted gdb tests. For example, once the
+## kernel's own tables are in use:
 ##
-##     (gdb) pagewalk &kmain
-##     (gdb) pagewalk $rsp
-##     (gdb) pagewalk 0xffffff00000b8000
+## <!-- gdb-session pagewalk-py -->
+## ```text
+## $ make gdb
+## (gdb) break vm_print_layout
+## (gdb) continue
+## (gdb) pagewalk &kmain
+## (gdb) pagewalk $rsp
+## (gdb) pagewalk 0xffffff00000b8000
+## ...
+## physical address: 0xb8000 (offset 0x... in the page)
+## ```
+##
+## The last is the VGA text buffer, through the window onto physical
+## memory.
 ##
 ## It does by hand what the CPU does for every memory access: read CR3,
 ## then one entry from each level of the page tables, exactly as

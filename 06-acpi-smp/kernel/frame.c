@@ -25,112 +25,11 @@
  * longer needed. Chapter 02 had a bump allocator with a stack of freed
  * frames on top: freed frames came back one at a time, a run of
  * several frames was always cut from memory never used before, and
- * freed neighbours never joined up again. This file replaces it.
- *
- * ## What Redox 0.3.5 does: bump, then recycle
- *
- * Redox stacks two allocators. The inner one *bumps*: it walks the
- * usable areas of the memory map and hands out each frame once, in
- * address order; its free function does nothing. The outer one, the
- * *recycle* allocator, keeps the frames given back in a growable array
- * (a Rust `Vec`) of runs, each an address and a frame count:
- *
- * - **Allocating n frames** looks at *every* run for the smallest one
- *   holding at least n frames (on a tie the later run wins), cuts the
- *   n frames off that run's top, and deletes the run if nothing is
- *   left. Only when no run fits does it ask the bump allocator.
- * - **Freeing** looks through the array, from the start, for a run
- *   that ends where the freed block starts or starts where it ends,
- *   and extends it. Then it searches the whole array again for a run
- *   touching the enlarged one, and so on, deleting each run that gets
- *   swallowed. A block with no neighbour is appended as a new run.
- *
- * The project's seed notes put it plainly: the recycle allocator
- * "keeps all free frame in a vector, and it will iterate through
- * them. Which sounds like a bad idea." Every allocation and every free
- * costs time in proportion to the number of runs, and once page
- * tables and stacks have come and gone for a while, the runs can
- * number in the thousands. Counting the free frames adds up the whole
- * array as well. Nothing checks a free: giving a frame back twice
- * stores it twice, and two later allocations both receive it, say for
- * two page tables, which then overwrite each other.
- * (tests/host/test_bench.c shows this, and the lost frames below, on
- * the C re-creation of the recycle allocator that the benchmark uses:
- * it pins the behaviour described here, not Redox itself.)
- *
- * The array lives on the kernel heap, and that creates the other
- * problems. The heap is built after paging, and it takes its memory
- * from the frame allocator, so the frame allocator starts life before
- * there is any heap to grow its array in. Redox handles this with a
- * flag called `noncore`. Until `init_noncore()`, one of the last steps
- * of start-up (after the heap, the devices and ACPI), sets it, a freed
- * frame is passed to the bump allocator, which drops it: those frames
- * are lost until the next boot. After it is set, growing the array
- * while the frame lock is held may make the heap grow, and the
- * heap asks the frame allocator for frames, which waits for the lock
- * that its own caller holds: the CPU deadlocks against itself. (The
- * seed notes guess that a free before `noncore` "will panic"; in Redox
- * 0.3.5 it does not: the frame is silently leaked.) The seed
- * notes call the arrangement "very dodgy dangerous". (The bump
- * allocator has bugs of its own: a run that crosses the end of an area
- * recurses without bound, until the stack overflows, and its overlap
- * test with the kernel image checks only the first and last frame.)
- *
- * ## The cost curve, measured
- *
- * `make bench`, in this chapter's directory, builds bench/bench_frame.c
- * with -O2 and runs it on the build machine. It builds the same
- * fragmented state for both allocators: 2N frames allocated one at a
- * time, then every other one freed, which leaves N free runs of one
- * frame each. It then times an allocation of one frame followed by the
- * free of that same frame, and reports the median cost of such a pair.
- * The recycle allocator is a step-by-step C re-creation of Redox's
- * logic (bench/recycle.c; tests/host/test_bench.c pins down that it
- * behaves as described above). On the machine this chapter was written on
- * (an x86-64 virtual machine with 2 cores shared with other work, gcc
- * 12.2), one run printed:
- *
- * | free runs | buddy ns/op | recycle ns/op | ratio |
- * |---:|---:|---:|---:|
- * | 100 | 20.0 | 414.6 | 21 |
- * | 1000 | 26.0 | 4041.1 | 155 |
- * | 10000 | 17.9 | 46871.2 | 2625 |
- * | 100000 | 26.1 | 483272.0 | 18512 |
- *
- * Times on a busy machine move by tens of percent from run to run.
- * Instruction counts do not, so when valgrind is installed, `make
- * bench` goes on to have it count the instructions of the same pairs:
- *
- * | free runs | buddy instructions/op | recycle instructions/op | ratio |
- * |---:|---:|---:|---:|
- * | 100 | 199 | 2797 | 14 |
- * | 1000 | 199 | 27097 | 136 |
- * | 10000 | 199 | 270097 | 1357 |
- * | 100000 | 199 | 2700097 | 13561 |
- *
- * The buddy allocator executes the same 199 instructions whatever N
- * is. The recycle allocator executes 27 more for every run there is,
- * because one allocation and one free each read the whole array. At
- * 10^5 runs the array (1.6 MB) no longer fits in the CPU's fast
- * caches, and the time per run grows as well. So the issue
- * this chapter answers set two targets, and both are met by far: the
- * buddy allocator's cost stays flat (the same instructions at 10^5 runs
- * as at 10^2, and 1.31 times the time in this run, against a limit of
- * 2), and at 10^5 runs it is over 10,000 times cheaper than the recycle
- * design (the target was 100).
- *
- * Inside the kernel, the `bench_frames` scenario (frame_tests.c) takes
- * every frame of a 2 GiB machine one at a time, about half a million,
- * and gives them all back. Under QEMU's emulator, one run printed
- *
- *     BENCH frame_alloc 603 cycles/frame, frame_free 583 cycles/frame
- *
- * and two more runs 542 to 562 cycles for each; the figure moves with
- * what else the machine is doing. Those are emulated
- * cycles: without hardware virtualisation, QEMU translates each guest
- * instruction into several host ones, so the figure measures the
- * emulator as much as the allocator. That is why the tables above were
- * measured on the host.
+ * freed neighbours never joined up again. This file replaces it with a
+ * buddy allocator: first its design, its table and its invariants, then
+ * the code, allocation and freeing first. Why the design is this one,
+ * Redox 0.3.5's allocator and the measurements that decided against
+ * it and against the classic free list, comes at the end of the file.
  *
  * ## Our design: a buddy allocator
  *
@@ -203,7 +102,7 @@
  * The allocator needs no heap. All it knows is in `frame_pool` (list
  * heads and counters, a few hundred bytes) and in one *state table*
  * with a 12-byte `struct frame_info` for every frame, from frame 0 up
- * to the end of the highest usable range. An entry says two things:
+ * to the end of the highest RAM range. An entry says two things:
  *
  * - whether the frame is managed at all, and whether it is the first
  *   frame of a free block or of a run handed out (with that block's or
@@ -241,74 +140,6 @@
  * buddy's state and then its links, which one entry keeps side by side,
  * and one table is one region to place, clear, and keep out of the
  * free memory.
- *
- * ## Why the links are not in the free frames
- *
- * The classic design keeps the links inside the free memory itself:
- * xv6, for one, threads its list of free pages through the first bytes
- * of each page. Free memory belongs to nobody else, so the links cost
- * nothing, and a buddy allocator built that way needs only the 4-byte
- * state. This chapter began with exactly that. Under QEMU, it turned
- * out to be expensive in a way no host benchmark shows.
- *
- * QEMU asks the host to back the guest's RAM with *transparent huge
- * pages* (it calls madvise() on it, and Linux then uses 2 MiB pages for
- * that memory). Nothing is allocated until the guest touches a page;
- * the first touch makes the host find and zero a whole 2 MiB page.
- * Memory the guest never touches costs the host nothing. A list inside
- * the free frames writes a node into the first frame of every free
- * block, and right after boot almost all memory is in 4 MiB blocks: one
- * write per 4 MiB, which makes the host fill every other 2 MiB page.
- * Booting a 6 GiB guest to the end of its self-tests took 3.2 GB of
- * host memory and up to 8.5 seconds (1 s when the host had huge pages
- * ready); a 2 GiB guest took 1.1 GB and up to 3.8 s. Chapter 03 boots
- * either in 0.2 s and 60 MB. With the links in the table, the same
- * boots take 0.3 s and 80 MB at 6 GiB, 0.3 s and 65 MB at 2 GiB
- * (`/usr/bin/time` around `tools/qemu --test boot`, q35; README.md has
- * the command). Every later chapter boots through this allocator, and
- * the test matrix runs 6 GiB guests side by side.
- *
- * So the trade-off is 8 bytes per frame, 2 MiB per GiB, against an
- * allocator that leaves free memory alone. The intrusive list is right
- * where RAM is scarce and nobody pays for touching it. Here the table
- * buys three things: a guest's untouched memory stays free for the
- * host, the allocator never needs a mapping of the frames it manages
- * (only of its table), and a stray write into a free frame can no
- * longer break a list. The last one has a flip side ("Catching
- * mistakes" below): the allocator can no longer notice such a write.
- *
- * ## Starting up, and why there is no "noncore" phase
- *
- * The table is the only memory the allocator needs, and its size
- * depends only on the highest usable address. So at boot:
- *
- * 1. `frame_meta_bytes(max_phys)` says how many bytes the table needs;
- * 2. the kernel (frame_setup.c) picks that many bytes, frame-aligned,
- *    in the first usable range above 1 MiB that is big enough, which is
- *    low in memory and therefore inside the part of the direct map that
- *    the bootloader built;
- * 3. `frame_init(max_phys, place)` clears the table and the lists;
- * 4. `frame_init_range(base, end)` adds each usable range. It leaves
- *    out the table's own frames by itself, so the kernel simply passes
- *    every usable range, and it may add more later, for instance boot
- *    data that is no longer needed.
- *
- * From then on, alloc and free both work fully, from the very first
- * call: there is nothing to grow and nothing to switch on later, so
- * there is no `noncore` flag and no frame freed early is lost. The
- * allocator never allocates memory for itself, so it can never call
- * itself while it holds the frame lock, which was Redox's deadlock.
- *
- * Step 4 writes to the table only, so a range can be added before any
- * page table maps it. The allocator puts no order on the ranges; the
- * kernel still adds the memory above 1 GiB after vm_init(), for a
- * reason of vm_init()'s own (frame_setup.c).
- *
- * The allocator takes no lock of its own: its callers will hold a frame
- * lock. In this chapter none is needed yet, as there is one CPU and
- * interrupts are off. When more CPUs arrive, that lock can never be
- * taken twice by one CPU: nothing in this file calls back into the
- * kernel, except frame_panic(), which does not return.
  */
 
 /**
@@ -351,14 +182,14 @@
  * list with the word changed: a cheap alarm for code that
  * keeps using a frame after freeing it. It went with the links. Left
  * in the frame, the word would be a write into every free block, the
- * very cost measured above; moved into the table, it would guard the
- * table, which such code never writes to. So a use after free goes
- * unnoticed here. It cannot derail the allocator any more, because
- * nothing the allocator reads lives in a free frame, but the frame's
- * next owner gets the stray bytes. A debugging mode that fills freed
- * runs with a pattern and checks it on the next allocation would find
- * such code, at the price of touching all memory (an exercise in the
- * README).
+ * very cost measured at the end of this file; moved into the table, it
+ * would guard the table, which such code never writes to. So a use
+ * after free goes unnoticed here. It cannot derail the allocator any
+ * more, because nothing the allocator reads lives in a free frame, but
+ * the frame's next owner gets the stray bytes. A debugging mode that
+ * fills freed runs with a pattern and checks it on the next allocation
+ * would find such code, at the price of touching all memory (an
+ * exercise in the README).
  *
  * ## What it costs
  *
@@ -375,6 +206,16 @@
  * most 10 buddy checks to free.
  */
 
+/**
+ * ## The code: the table, then the lists, merging, alloc and free
+ *
+ * First the data structure. `struct frame_info` is one entry of the
+ * state table, 12 bytes, checked at compile time; `frame_pool` is the
+ * rest of the allocator's state. `head[k]` starts the list of free
+ * blocks of order k, and bit k of `nonempty` says whether that list has
+ * a block, which is what lets frame_alloc() find a list in one
+ * instruction.
+ */
 /* What the state table says about one frame. */
 enum frame_kind {
 	FRAME_UNMANAGED,  /* not in a usable range: never handed out */
@@ -420,6 +261,16 @@ static uint64_t phys_of(uint64_t frame)
 	return frame << FRAME_SHIFT;
 }
 
+/**
+ * ### The free lists
+ *
+ * A list is threaded through the table entries of its blocks' first
+ * frames: `next` and `prev` are frame numbers, NO_FRAME ends the list.
+ * Pushing puts a block at the front; unlinking takes it out from
+ * anywhere, which a merge needs, since the buddy may sit in the middle
+ * of its list. Both keep the counters and the `nonempty` mask right, so
+ * every count the allocator reports is O(1).
+ */
 /* ---- The free lists ---- */
 
 /* Put the free block at frame on the list of its order. */
@@ -457,6 +308,17 @@ static void list_unlink(uint64_t frame, int order)
 	frame_pool.free -= 1ull << order;
 }
 
+/**
+ * ### Merging, and cutting a range into blocks
+ *
+ * buddy_merge() is the loop of "Freeing" above: the buddy of the block
+ * at `frame` is `frame ^ (1 << order)`; while it is a free block of the
+ * same order, it leaves its list and the two become one block of the
+ * next order, at the lower address. range_free() frees any stretch of
+ * frames, a whole usable range at boot or the tail of a block after an
+ * allocation, by cutting it into the largest blocks its alignment and
+ * length allow (fit_order()) and merging each.
+ */
 /* ---- Splitting and merging ---- */
 
 /* Is frame the first frame of a free block of this order? */
@@ -513,6 +375,18 @@ static void range_free(uint64_t first, uint64_t end)
 	}
 }
 
+/**
+ * ### Allocating and freeing a run
+ *
+ * frame_alloc() shifts the `nonempty` mask so that only lists with
+ * blocks large enough remain, takes the lowest such order (count
+ * trailing zeros), unlinks that list's first block and marks its first
+ * frame as the head of a run of `count` frames. The rest of the block
+ * goes straight back through range_free(). frame_free() accepts only
+ * exactly what frame_alloc() returned, a run head with the same count;
+ * anything else goes to free_misuse(), which works out what the caller
+ * did wrong and stops with that message ("Catching mistakes" above).
+ */
 /* ---- Allocating and freeing ---- */
 
 /* The smallest order whose blocks hold count frames. */
@@ -622,6 +496,42 @@ void frame_get_stats(struct frame_stats *s)
 	}
 }
 
+/**
+ * ## Starting up, and why there is no "noncore" phase
+ *
+ * The table is the only memory the allocator needs, and its size
+ * depends only on the highest address that may ever be usable. So at
+ * boot:
+ *
+ * 1. `frame_meta_bytes(max_phys)` says how many bytes the table needs;
+ * 2. the kernel (frame_setup.c) picks that many bytes, frame-aligned,
+ *    in the first usable range above 1 MiB that is big enough, which is
+ *    low in memory and therefore inside the part of the direct map that
+ *    the bootloader built;
+ * 3. `frame_init(max_phys, place)` clears the table and the lists;
+ * 4. `frame_init_range(base, end)` adds each usable range. It leaves
+ *    out the table's own frames by itself, so the kernel simply passes
+ *    every usable range, and it may add more later, for instance boot
+ *    data that is no longer needed.
+ *
+ * From then on, alloc and free both work fully, from the very first
+ * call: there is nothing to grow and nothing to switch on later, so
+ * there is no `noncore` flag and no frame freed early is lost. The
+ * allocator never allocates memory for itself, so it can never call
+ * itself while it holds the frame lock, which was Redox's deadlock.
+ *
+ * Step 4 writes to the table only, so a range can be added before any
+ * page table maps it. The allocator puts no order on the ranges; the
+ * kernel still adds the memory above 1 GiB after vm_init(), for a
+ * reason of vm_init()'s own (frame_setup.c).
+ *
+ * The allocator takes no lock of its own: its callers will hold a frame
+ * lock. In this chapter none is needed yet, as there is one CPU and
+ * interrupts are off. When more CPUs arrive, that lock can never be
+ * taken twice by one CPU: nothing in this file calls back into the
+ * kernel, except frame_panic(), which does not return.
+ */
+
 /* ---- Starting up ---- */
 
 /* Frames from 0 up to (not including) the one holding byte max_phys,
@@ -701,3 +611,150 @@ void frame_init_range(uint64_t base, uint64_t end)
 	}
 	frames_add(first, last);
 }
+
+/**
+ * ## Why this design: what it replaced, and what it costs
+ *
+ * The rest of the file is the story behind the design above: the
+ * allocator of Redox 0.3.5 that chapter 02's bump allocator stands in
+ * for, the measurements that compare the two, and the measurement that
+ * moved the free lists out of the free frames and into the table.
+ *
+ * ### What Redox 0.3.5 does: bump, then recycle
+ *
+ * Redox stacks two allocators. The inner one *bumps*: it walks the
+ * usable areas of the memory map and hands out each frame once, in
+ * address order; its free function does nothing. The outer one, the
+ * *recycle* allocator, keeps the frames given back in a growable array
+ * (a Rust `Vec`) of runs, each an address and a frame count:
+ *
+ * - **Allocating n frames** looks at *every* run for the smallest one
+ *   holding at least n frames (on a tie the later run wins), cuts the
+ *   n frames off that run's top, and deletes the run if nothing is
+ *   left. Only when no run fits does it ask the bump allocator.
+ * - **Freeing** looks through the array, from the start, for a run
+ *   that ends where the freed block starts or starts where it ends,
+ *   and extends it. Then it searches the whole array again for a run
+ *   touching the enlarged one, and so on, deleting each run that gets
+ *   swallowed. A block with no neighbour is appended as a new run.
+ *
+ * Both operations walk the array, so every allocation and every free
+ * costs time in proportion to the number of runs, and once page
+ * tables and stacks have come and gone for a while, the runs can
+ * number in the thousands. Counting the free frames adds up the whole
+ * array as well. Nothing checks a free: giving a frame back twice
+ * stores it twice, and two later allocations both receive it, say for
+ * two page tables, which then overwrite each other.
+ * (tests/host/test_bench.c shows this, and the lost frames below, on
+ * the C re-creation of the recycle allocator that the benchmark uses:
+ * it pins the behaviour described here, not Redox itself.)
+ *
+ * The array lives on the kernel heap, and that creates the other
+ * problems. The heap is built after paging, and it takes its memory
+ * from the frame allocator, so the frame allocator starts life before
+ * there is any heap to grow its array in. Redox handles this with a
+ * flag called `noncore`. Until `init_noncore()`, one of the last steps
+ * of start-up (after the heap, the devices and ACPI), sets it, a freed
+ * frame is passed to the bump allocator, which drops it: those frames
+ * are lost until the next boot. After it is set, growing the array
+ * while the frame lock is held may make the heap grow, and the
+ * heap asks the frame allocator for frames, which waits for the lock
+ * that its own caller holds: the CPU deadlocks against itself. (One
+ * might expect a free before `noncore` to panic; in Redox 0.3.5 it
+ * does not: the frame is silently leaked.) (The bump
+ * allocator has bugs of its own: a run that crosses the end of an area
+ * recurses without bound, until the stack overflows, and its overlap
+ * test with the kernel image checks only the first and last frame.)
+ *
+ * ### The cost curve, measured
+ *
+ * `make bench`, in this chapter's directory, builds bench/bench_frame.c
+ * with -O2 and runs it on the build machine. It builds the same
+ * fragmented state for both allocators: 2N frames allocated one at a
+ * time, then every other one freed, which leaves N free runs of one
+ * frame each. It then times an allocation of one frame followed by the
+ * free of that same frame, and reports the median cost of such a pair.
+ * The recycle allocator is a step-by-step C re-creation of Redox's
+ * logic (bench/recycle.c; tests/host/test_bench.c pins down that it
+ * behaves as described above). On the machine this chapter was written on
+ * (an x86-64 virtual machine with 2 cores shared with other work, gcc
+ * 12.2), one run printed:
+ *
+ * | free runs | buddy ns/op | recycle ns/op | ratio |
+ * |---:|---:|---:|---:|
+ * | 100 | 20.0 | 414.6 | 21 |
+ * | 1000 | 26.0 | 4041.1 | 155 |
+ * | 10000 | 17.9 | 46871.2 | 2625 |
+ * | 100000 | 26.1 | 483272.0 | 18512 |
+ *
+ * Times on a busy machine move by tens of percent from run to run.
+ * Instruction counts do not, so when valgrind is installed, `make
+ * bench` goes on to have it count the instructions of the same pairs:
+ *
+ * | free runs | buddy instructions/op | recycle instructions/op | ratio |
+ * |---:|---:|---:|---:|
+ * | 100 | 199 | 2797 | 14 |
+ * | 1000 | 199 | 27097 | 136 |
+ * | 10000 | 199 | 270097 | 1357 |
+ * | 100000 | 199 | 2700097 | 13561 |
+ *
+ * The buddy allocator executes the same 199 instructions whatever N
+ * is. The recycle allocator executes 27 more for every run there is,
+ * because one allocation and one free each read the whole array. At
+ * 10^5 runs the array (1.6 MB) no longer fits in the CPU's fast
+ * caches, and the time per run grows as well. We set this chapter two
+ * targets, and both are met by far: the
+ * buddy allocator's cost stays flat (the same instructions at 10^5 runs
+ * as at 10^2, and 1.31 times the time in this run, against a limit of
+ * 2), and at 10^5 runs it is over 10,000 times cheaper than the recycle
+ * design (the target was 100).
+ *
+ * Inside the kernel, the `bench_frames` scenario (frame_tests.c) takes
+ * every frame of a 2 GiB machine one at a time, about half a million,
+ * and gives them all back. Under QEMU's emulator, one run printed
+ *
+ *     BENCH frame_alloc 603 cycles/frame, frame_free 583 cycles/frame
+ *
+ * and two more runs 542 to 562 cycles for each; the figure moves with
+ * what else the machine is doing. Those are emulated
+ * cycles: without hardware virtualisation, QEMU translates each guest
+ * instruction into several host ones, so the figure measures the
+ * emulator as much as the allocator. That is why the tables above were
+ * measured on the host.
+ *
+ * ### Why the links are not in the free frames
+ *
+ * The classic design keeps the links inside the free memory itself:
+ * xv6, for one, threads its list of free pages through the first bytes
+ * of each page. Free memory belongs to nobody else, so the links cost
+ * nothing, and a buddy allocator built that way needs only the 4-byte
+ * state. This chapter began with exactly that. Under QEMU, it turned
+ * out to be expensive in a way no host benchmark shows.
+ *
+ * QEMU asks the host to back the guest's RAM with *transparent huge
+ * pages* (it calls madvise() on it, and Linux then uses 2 MiB pages for
+ * that memory). Nothing is allocated until the guest touches a page;
+ * the first touch makes the host find and zero a whole 2 MiB page.
+ * Memory the guest never touches costs the host nothing. A list inside
+ * the free frames writes a node into the first frame of every free
+ * block, and right after boot almost all memory is in 4 MiB blocks: one
+ * write per 4 MiB, which makes the host fill every other 2 MiB page.
+ * Booting a 6 GiB guest to the end of its self-tests took 3.2 GB of
+ * host memory and up to 8.5 seconds (1 s when the host had huge pages
+ * ready); a 2 GiB guest took 1.1 GB and up to 3.8 s. Chapter 03 boots
+ * either in 0.2 s and 60 MB. With the links in the table, the same
+ * boots take 0.3 s and 80 MB at 6 GiB, 0.3 s and 65 MB at 2 GiB
+ * (`/usr/bin/time` around `tools/qemu --test boot`, q35; README.md has
+ * the command). Every later chapter boots through this allocator, and
+ * the test matrix runs 6 GiB guests side by side.
+ *
+ * So the trade-off is 8 bytes per frame, 2 MiB per GiB, against an
+ * allocator that leaves free memory alone. The intrusive list is right
+ * where RAM is scarce and nobody pays for touching it. Here the table
+ * buys three things: a guest's untouched memory stays free for the
+ * host, the allocator never needs a mapping of the frames it manages
+ * (only of its table), and a stray write into a free frame can no
+ * longer break a list. The last one has a flip side ("Catching
+ * mistakes", near the top of the file): the allocator can no longer
+ * notice such a write.
+ */

@@ -27,6 +27,14 @@
  * small, full of firmware leftovers, and chapter 06 needs a page there
  * to start the other CPUs.
  *
+ * **How large a table.** It has an entry for every frame below the end
+ * of the highest RAM range of any kind (`e820_ram_end()`), not only of
+ * the highest usable one. ACPI reclaimable memory often lies above the
+ * last usable range, and once the ACPI tables have been read (chapter
+ * 06) it is free RAM like any other: `frame_init_range()` adds it then,
+ * and the table must already cover it. The extra entries cost 3 KiB
+ * per MiB of such memory.
+ *
  * **Where the table goes.** In the lowest usable range above 1 MiB with
  * room for it, which on QEMU is right after the kernel image. It must
  * lie below BOOT_MAPPED_BYTES (1 GiB), because frame_init() clears it
@@ -70,16 +78,6 @@ static void add_usable(uint64_t lo, uint64_t hi)
 	}
 }
 
-/* The end of the highest usable range: the table covers frames below. */
-static uint64_t usable_top(void)
-{
-	uint64_t top = 0;
-
-	for (int i = 0; i < memmap_count; i++)
-		if (memmap[i].type == E820_USABLE && memmap[i].end > top)
-			top = memmap[i].end;
-	return top;
-}
 
 /* The lowest page-aligned place for `bytes` inside one usable range,
  * above 1 MiB and below the boot window's end. */
@@ -103,7 +101,7 @@ static uint64_t table_place(uint64_t bytes)
 
 void frame_setup_low(void)
 {
-	uint64_t top = usable_top();
+	uint64_t top = e820_ram_end(memmap, memmap_count);
 
 	frame_init(top, table_place(frame_meta_bytes(top)));
 	add_usable(LOW_MEMORY_END, BOOT_MAPPED_BYTES);
@@ -117,11 +115,12 @@ void frame_setup_high(void)
 	frame_get_stats(&s);
 	kprintf("Frame table: %lu KiB for the frames below %lX\n",
 		(unsigned long)(s.table_bytes >> 10),
-		(unsigned long)usable_top());
+		(unsigned long)e820_ram_end(memmap, memmap_count));
 	kprintf("Frames: %lu managed (%lu MiB), table at %lX\n",
 		(unsigned long)s.total, (unsigned long)(s.total >> 8),
 		(unsigned long)s.table_phys);
-	kprintf("Free blocks of 1, 2, 4 ... 1024 frames:");
+	kprintf("Free blocks of 1, 2, 4 ... %lu frames:",
+		(unsigned long)FRAME_MAX_RUN);
 	for (int order = 0; order <= FRAME_MAX_ORDER; order++)
 		kprintf(" %lu", (unsigned long)s.blocks[order]);
 	kprintf("\n");

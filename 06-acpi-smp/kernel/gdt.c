@@ -8,6 +8,7 @@
 #include "kstack.h"
 #include "panic.h"
 #include "string.h"
+#include "x86.h"
 
 /**
  * # Descriptor tables
@@ -82,13 +83,16 @@ static void tss_descriptor(uint64_t *slot, const struct tss *tss)
 	slot[1] = base >> 32;
 }
 
-/* A fresh guarded stack, or a panic: without these the kernel cannot
- * survive its own faults, so there is nothing sensible to fall back to. */
-static uint64_t stack_top(struct cpu_tables *t, int ist)
+/* Allocate a guarded stack, note where it is (for reports), and
+ * return its top; or panic: without these stacks the kernel cannot
+ * survive its own faults, so there is nothing sensible to fall back
+ * to. */
+static uint64_t ist_stack_new(struct cpu_tables *t, int ist,
+			      const char *name)
 {
 	struct kstack ks;
 
-	if (kstack_alloc(IST_PAGES, &ks) != 0)
+	if (kstack_alloc(IST_PAGES, name, &ks) != 0)
 		panic("gdt: no memory for an interrupt stack");
 	t->ist_bottom[ist] = ks.bottom;
 	t->ist_top[ist] = ks.top;
@@ -98,19 +102,34 @@ static uint64_t stack_top(struct cpu_tables *t, int ist)
 /**
  * ## Loading the tables, step by step
  *
- * 1. Fill in the descriptors and the TSS: IST1 for double faults, IST2
- *    for NMIs, IST3 for machine checks, and `rsp[0]` for the day we run
- *    ring 3 code. The I/O map base points past the end of the TSS, so
- *    there is no I/O permission bitmap, and ring 3 may use no port.
- * 2. `lgdt` with the table's address and its size minus one.
- * 3. Reload CS. No `mov` can load CS, so `gdt_load` pushes the new CS
- *    and a return address and executes a *far return* (`retfq`).
- * 4. Reload SS, DS and ES with the kernel data selector, and clear FS
- *    and GS.
- * 5. `ltr`: load the task register with the TSS selector. The CPU marks
- *    the TSS descriptor busy, so this is done once per CPU.
+ * The GDT comes first of all, before kmain does anything that could
+ * fault. The bootloader's GDT lies in low memory that chapter 02's
+ * page tables no longer map, so until this runs, the first exception
+ * would find no usable table and reset the machine. Our table lives in
+ * the kernel image, which every set of page tables maps. `gdt_init`:
  *
- * Precondition: interrupts off, paging set up (chapter 02).
+ * 1. fills in the code and data descriptors;
+ * 2. `lgdt` with the table's address and its size minus one;
+ * 3. reloads CS. No `mov` can load CS, so `gdt_load` pushes the new CS
+ *    and a return address and executes a *far return* (`retfq`);
+ * 4. reloads SS, DS and ES with the kernel data selector, and clears FS
+ *    and GS.
+ *
+ * The TSS must wait: its stacks need frames and page tables. Once they
+ * exist, `tss_init`:
+ *
+ * 5. allocates the stacks: IST1 for double faults, IST2 for NMIs, IST3
+ *    for machine checks, and `rsp[0]` for the day we run ring 3 code.
+ *    The I/O map base points past the end of the TSS, so there is no
+ *    I/O permission bitmap, and ring 3 may use no port;
+ * 6. writes the TSS descriptor into its two slots;
+ * 7. `ltr`: loads the task register with the TSS selector. The CPU
+ *    marks the descriptor busy, so this is done once per CPU.
+ *
+ * Until step 7, no gate may ask for an IST stack (the CPU would find no
+ * TSS), so idt.c turns the IST gates on only afterwards.
+ *
+ * Precondition: interrupts off.
  */
 void gdt_init(struct cpu_tables *t)
 {
@@ -122,15 +141,24 @@ void gdt_init(struct cpu_tables *t)
 	t->gdt[2] = segment(0x92, FLAGS_DATA);
 	t->gdt[3] = segment(0xF2, FLAGS_DATA);
 	t->gdt[4] = segment(0xFA, FLAGS_CODE64);
-	tss_descriptor(&t->gdt[5], &t->tss);
-	t->tss.ist[IST_DOUBLE_FAULT - 1] = stack_top(t, IST_DOUBLE_FAULT);
-	t->tss.ist[IST_NMI - 1] = stack_top(t, IST_NMI);
-	t->tss.ist[IST_MACHINE_CHECK - 1] = stack_top(t, IST_MACHINE_CHECK);
-	t->tss.rsp[0] = stack_top(t, 0);
+	gdt_load(&gdtr, SEL_KERNEL_CODE, SEL_KERNEL_DATA); /* 2-4 */
+	kprintf("GDT: code 0x08, data 0x10, user 0x1B/0x23\n");
+}
+
+/* Precondition: gdt_init has run; frames and page tables exist. */
+void tss_init(struct cpu_tables *t)
+{
+	t->tss.ist[IST_DOUBLE_FAULT - 1] =                /* 5. */
+		ist_stack_new(t, IST_DOUBLE_FAULT, "IST1 (#DF)");
+	t->tss.ist[IST_NMI - 1] = ist_stack_new(t, IST_NMI, "IST2 (NMI)");
+	t->tss.ist[IST_MACHINE_CHECK - 1] =
+		ist_stack_new(t, IST_MACHINE_CHECK, "IST3 (#MC)");
+	t->tss.rsp[0] = ist_stack_new(t, 0, "ring 0 (rsp0)");
 	t->tss.iomap_base = sizeof t->tss;
-	gdt_load(&gdtr, SEL_KERNEL_CODE, SEL_KERNEL_DATA, SEL_TSS); /* 2-5 */
-	kprintf("GDT: code 0x08, data 0x10, user 0x1B/0x23, TSS 0x28; "
-		"IST1-3 below %lX\n", (unsigned long)t->ist_top[IST_COUNT]);
+	tss_descriptor(&t->gdt[5], &t->tss);              /* 6. */
+	ltr(SEL_TSS);                                     /* 7. */
+	kprintf("TSS 0x28: IST1-3 (#DF, NMI, #MC) below %lX\n",
+		(unsigned long)t->ist_top[IST_COUNT]);
 }
 
 /* Which IST stack (1-3) holds rsp, or 0 if none does. */

@@ -1,9 +1,8 @@
 ; gdt_load.asm: load a GDT and make every segment register use it.
 ;
-; void gdt_load(const void *gdtr, uint16_t code, uint16_t data,
-;               uint16_t tss);
+; void gdt_load(const void *gdtr, uint16_t code, uint16_t data);
 ;
-; System V arguments: RDI = gdtr, SI = code, DX = data, CX = tss.
+; System V arguments: RDI = gdtr, SI = code, DX = data.
 
 ;; ### gdt_load
 ;;
@@ -12,7 +11,10 @@
 ;; `retfq`, a far return: it pops RIP, then CS, exactly as if a far call
 ;; had brought us here. The data segment registers can be loaded with
 ;; `mov`. FS and GS get the null selector; a later chapter gives GS a
-;; base through an MSR for per-CPU data.
+;; base through an MSR for per-CPU data. `lea rax, [.reload]` computes
+;; the address in the brackets without reading memory there (here
+;; RIP-relative, see `default rel`), and `ltr cx` loads the task
+;; register with the TSS selector (chapter 03's `gdt.c`).
 
 bits 64
 default rel
@@ -34,5 +36,4 @@ gdt_load:
         xor     eax, eax
         mov     fs, ax
         mov     gs, ax
-        ltr     cx
         ret

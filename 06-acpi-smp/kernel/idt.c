@@ -5,7 +5,6 @@
 #include "idt.h"
 #include "gdt.h"
 #include "kprintf.h"
-#include "pic.h"
 #include <stdint.h>
 
 /**
@@ -33,6 +32,12 @@
  * has DPL 3, so that a debugger can later put `int3` in user code. The
  * double fault, NMI and machine check gates use IST stacks, because
  * they may strike when the current stack cannot be trusted.
+ *
+ * The table is filled and loaded at the very start of kmain, so that a
+ * fault anywhere in the rest of the boot gets a report. At that point
+ * there is no TSS yet, and a gate that names an IST stack would send
+ * the CPU looking for one: so every gate starts without, and
+ * `idt_use_ist()` switches the three over once `tss_init()` has run.
  *
  * Redox 0.3.5 has one global IDT, which every CPU fills again, and no
  * IST. The table here is global too, since all CPUs handle vectors the
@@ -70,22 +75,29 @@ static void gate_set(int vector, uint64_t handler, int ist, int dpl)
 	g->reserved = 0;
 }
 
-/* Precondition: interrupts off; gdt_init has run (the IST stacks). */
+/* Precondition: interrupts off; gdt_init has run (the code selector). */
 void idt_init(void)
 {
 	for (int v = 0; v < IDT_VECTORS; v++)
 		gate_set(v, isr_stubs[v], 0, 0);
-	gate_set(2, isr_stubs[2], IST_NMI, 0);             /* NMI */
 	gate_set(3, isr_stubs[3], 0, 3);                   /* #BP */
-	gate_set(8, isr_stubs[8], IST_DOUBLE_FAULT, 0);    /* #DF */
-	gate_set(18, isr_stubs[18], IST_MACHINE_CHECK, 0); /* #MC */
-	pic_init();
 	idt_load();
 	kprintf("IDT: %d gates: exceptions 0-31, PIC 0x20-0x2F (all masked), "
 		"local APIC 0xF0-0xFF\n", IDT_VECTORS);
 }
 
-/* lidt takes the table's size minus one and its address. */
+/* Precondition: interrupts off; tss_init has run (the IST stacks). */
+void idt_use_ist(void)
+{
+	gate_set(2, isr_stubs[2], IST_NMI, 0);             /* NMI */
+	gate_set(8, isr_stubs[8], IST_DOUBLE_FAULT, 0);    /* #DF */
+	gate_set(18, isr_stubs[18], IST_MACHINE_CHECK, 0); /* #MC */
+}
+
+/* lidt takes the table's size minus one and its address. The gates
+ * from 48 to 0xEF are all zero: type 0 is no valid 64-bit gate, so
+ * raising one of those vectors gives a #GP whose error code names it.
+ * (A valid gate with P = 0 would give #NP, vector 11, instead.) */
 void idt_load(void)
 {
 	struct table_register idtr = { sizeof idt - 1, (uint64_t)idt };

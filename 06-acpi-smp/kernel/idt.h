@@ -3,6 +3,7 @@
 #define IDT_H
 
 void idt_init(void);
+void idt_use_ist(void);
 void idt_load(void);
 
 #endif

@@ -68,13 +68,10 @@
  *    `this_cpu()` now answers c;
  * 3. from here on, locks, interrupts and `this_cpu()` work.
  *
- * The boot CPU has a complication: locks come before its GDT, because
- * kmain() builds the heap (which locks) before the descriptor tables.
- * So kmain() installs `cpu_boot` at its very first line, before
- * anything can take a lock, and again right after gdt_init() cleared
- * it. (A kmain that loaded its GDT before anything else would need only
- * the second.) The boot CPU's struct is a static variable for the same
- * reason: the heap needs it before there is a heap to allocate it from.
+ * On the boot CPU, kmain() runs step 2 right after gdt_init(), which
+ * comes before anything that takes a lock (the heap is the first).
+ * The boot CPU's struct is a static variable: the heap needs it before
+ * there is a heap to allocate it from.
  *
  * ## The array, sized from the MADT
  *

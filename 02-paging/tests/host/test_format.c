@@ -127,7 +127,8 @@ static void number_case(char conv, const char *len, const char *flags,
 	char length = strcmp(len, "ll") == 0 ? 'L' : len[0];
 	int count = 0;
 
-	check_begin("vs snprintf: %%%s%s%s%c", flags, width, len, conv);
+	if (!check_begin("vs snprintf: %%%s%s%s%c", flags, width, len, conv))
+		return;     /* it crashed in an earlier run */
 	for (int pi = 0; pi < N(precs); pi++) {
 		char fmt[40];
 		int stars = (width[0] == '*') +
@@ -175,7 +176,8 @@ static void string_case(const char *flags, const char *width,
 	char fmt[40];
 
 	snprintf(fmt, sizeof fmt, "[%%%s%s%ss]", flags, width, prec);
-	check_begin("vs snprintf: %%%s%s%ss", flags, width, prec);
+	if (!check_begin("vs snprintf: %%%s%s%ss", flags, width, prec))
+		return;     /* it crashed in an earlier run */
 	for (int i = 0; i < N(strings); i++)
 		for (int j = 0; j < N(star_widths); j++)
 			BOTH_STARS(fmt, stars, star_widths[j],
@@ -191,7 +193,8 @@ static void char_case(const char *flags, const char *width)
 	char fmt[40];
 
 	snprintf(fmt, sizeof fmt, "(%%%s%sc)", flags, width);
-	check_begin("vs snprintf: %%%s%sc", flags, width);
+	if (!check_begin("vs snprintf: %%%s%sc", flags, width))
+		return;     /* it crashed in an earlier run */
 	for (int i = 0; i < N(chars); i++)
 		for (int j = 0; j < N(star_widths); j++)
 			BOTH_STARS(fmt, stars, star_widths[j], 0, chars[i]);

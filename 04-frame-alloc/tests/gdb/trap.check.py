@@ -16,7 +16,7 @@ def caller_of(level):
 
 def after(s, cmd, out):
     if cmd == "bt":
-        s.check("bt-reaches-kmain", " in kmain " in out, out)
+        s.check("bt-reaches-kmain", " in kmain_continue " in out, out)
     if cmd != "info registers rip":
         return
     gdb.execute("frame 0", to_string=True)

@@ -12,7 +12,7 @@
  *
  * The test provides the allocator's two hooks: pt_phys_to_virt() maps
  * a physical address into the simulated memory, and frame_panic()
- * jumps back into the test, which checks the message.
+ * jumps back into the test, which checks the message (panic_hook.h).
  */
 
 #include <setjmp.h>
@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "panic_hook.h"
 #include "../../kernel/frame.c"
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
@@ -46,45 +47,13 @@ void *pt_phys_to_virt(uint64_t phys)
 	return ram + phys;
 }
 
-static jmp_buf panic_jump;
-static bool panic_expected;
-static char panic_message[256];
-
 _Noreturn void frame_panic(const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(panic_message, sizeof panic_message, fmt, ap);
-	va_end(ap);
-	if (!panic_expected) {
-		check_fail(__FILE__, __LINE__, "unexpected frame_panic: %s",
-			   panic_message);
-		check_end();
-		exit(check_done("test_frame"));
-	}
-	panic_expected = false;
-	longjmp(panic_jump, 1);
+	panic_hook(fmt, ap);
 }
-
-/* Run stmt, which must call frame_panic() with exactly the message
- * built from the printf-style arguments. */
-#define EXPECT_PANIC(stmt, ...)                                          \
-	do {                                                             \
-		char want_[256];                                         \
-		snprintf(want_, sizeof want_, __VA_ARGS__);              \
-		panic_message[0] = '\0';                                 \
-		panic_expected = true;                                   \
-		if (setjmp(panic_jump) == 0) {                           \
-			stmt;                                            \
-			panic_expected = false;                          \
-			CHECKF(0, "no panic, want \"%s\"", want_);       \
-		} else {                                                 \
-			CHECKF(strcmp(panic_message, want_) == 0,        \
-			       "panic \"%s\", want \"%s\"",              \
-			       panic_message, want_);                    \
-		}                                                        \
-	} while (0)
 
 /* ---- The reference model ---- */
 
@@ -256,18 +225,36 @@ static void boot(const struct range *r, int n)
 }
 
 /* The main map: frame 0 reserved, a range starting at frame 3, holes,
- * ends that are not multiples of anything, 4 MiB blocks in the middle. */
+ * ends that are not multiples of anything, 4 MiB blocks in the middle;
+ * the largest aligned piece is 8 MiB, 0x800000-0x1000000. */
 static const struct range main_map[] = {
 	{ 0x3000, 0x9F000 },
 	{ 0x100000, 0x1F00000 },
 	{ 0x2005000, 0x3FFD000 },
 };
 
-/* One aligned 4 MiB range, a single block of order 10, with the
- * 6-frame table in a range of its own below it. */
-static const struct range clean_block[] = {
-	{ 0x100000, 0x106000 }, { 0x400000, 0x800000 },
-};
+/* The largest block, and the smallest of the largest blocks the main
+ * map can hold: the tests follow FRAME_MAX_ORDER (frame.h), whatever
+ * it is set to. */
+#define BLOCK_BYTES (FRAME_MAX_RUN * FRAME_SIZE)
+#define MAIN_MAP_LARGEST (FRAME_MAX_RUN < 2048 ? FRAME_MAX_RUN : 2048)
+
+/* One aligned range that is a single block of the largest order, at
+ * 4 MiB or higher, and the table in a range of its own below it, of
+ * exactly the table's size (6 frames for order 10), so that nothing
+ * else is free. */
+#define CLEAN_BASE (BLOCK_BYTES > 4 * MiB ? BLOCK_BYTES : 4 * MiB)
+
+static void boot_clean_block(void)
+{
+	const struct range r[] = {
+		{ 0x100000,
+		  0x100000 + frame_meta_bytes(CLEAN_BASE + BLOCK_BYTES) },
+		{ CLEAN_BASE, CLEAN_BASE + BLOCK_BYTES },
+	};
+
+	boot(r, N(r));
+}
 
 /* ---- Checking the allocator's insides ---- */
 
@@ -475,7 +462,7 @@ static void init_counts(void)
 	      (0x3FFD - 0x2005));
 	frame_get_stats(&s);
 	CHECK(s.total == model_total && s.free == model_total && s.used == 0);
-	CHECK(s.largest == FRAME_MAX_RUN);
+	CHECK(s.largest == MAIN_MAP_LARGEST);
 	for (int k = 0; k < ORDERS; k++)
 		CHECK(s.blocks[k] == frame_pool.blocks[k]);
 	CHECK(pool_ok());
@@ -545,25 +532,33 @@ static void touching_ranges_merge(void)
 	CHECK(pool_ok());
 }
 
-/* A range added after allocations merges with its free neighbours. */
+/* A range added after allocations merges with its free neighbours:
+ * the first half of a largest block and its last frame, then the rest
+ * in between, make one block of the largest order. */
 static void late_range(void)
 {
-	static const struct range map[] = {
-		{ 0x100000, 0x106000 },  /* the table */
-		{ 0x400000, 0x600000 }, { 0x7FF000, 0x800000 },
+	const struct range map[] = {
+		{ 0x100000,       /* the table, exactly */
+		  0x100000 + frame_meta_bytes(CLEAN_BASE + BLOCK_BYTES) },
+		{ CLEAN_BASE, CLEAN_BASE + BLOCK_BYTES / 2 },
+		{ CLEAN_BASE + BLOCK_BYTES - FRAME_SIZE,
+		  CLEAN_BASE + BLOCK_BYTES },
 	};
+	uint64_t mid = CLEAN_BASE + BLOCK_BYTES / 2;
+	uint64_t last = CLEAN_BASE + BLOCK_BYTES - FRAME_SIZE;
 	struct frame_stats s;
 
 	boot(map, N(map));
 	CHECK(alloc_checked(5) >= 0);
-	frame_init_range(0x600000, 0x7FF000);
-	for (uint64_t f = 0x600; f < 0x7FF; f++)
+	frame_init_range(mid, last);
+	for (uint64_t f = mid / FRAME_SIZE; f < last / FRAME_SIZE; f++)
 		model_set(f, M_FREE);
-	CHECK(frame_free_count() == 0x400 - 5);
+	CHECK(frame_free_count() == FRAME_MAX_RUN - 5);
 	CHECK(pool_ok());
 	free_all_live();
 	frame_get_stats(&s);
-	CHECK(s.largest == 1024 && s.blocks[10] == 1 && s.free == s.total);
+	CHECK(s.largest == FRAME_MAX_RUN && s.blocks[FRAME_MAX_ORDER] == 1 &&
+	      s.free == s.total);
 	CHECK(pool_ok() && untouched_ok());
 }
 
@@ -572,28 +567,31 @@ static void exact_runs(void)
 {
 	uint64_t p, q, r;
 
-	boot(clean_block, N(clean_block));
+	boot_clean_block();
 	CHECK(meta_at == 0x100000);
-	CHECK(frame_pool.blocks[10] == 1 && frame_free_count() == 1024);
-	CHECK(frame_alloc(3, &p) == 0 && p == 0x400000);
-	CHECK(frame_free_count() == 1021);
-	CHECK(frame_alloc(1, &q) == 0 && q == 0x403000);  /* the 4th */
-	CHECK(frame_alloc(1, &r) == 0 && r == 0x404000);
+	CHECK(frame_pool.blocks[FRAME_MAX_ORDER] == 1 &&
+	      frame_free_count() == FRAME_MAX_RUN);
+	CHECK(frame_alloc(3, &p) == 0 && p == CLEAN_BASE);
+	CHECK(frame_free_count() == FRAME_MAX_RUN - 3);
+	CHECK(frame_alloc(1, &q) == 0 && q == CLEAN_BASE + 0x3000);  /* 4th */
+	CHECK(frame_alloc(1, &r) == 0 && r == CLEAN_BASE + 0x4000);
 	frame_free(q, 1);
 	frame_free(p, 3);
 	frame_free(r, 1);
-	CHECK(frame_pool.blocks[10] == 1 && frame_free_count() == 1024);
+	CHECK(frame_pool.blocks[FRAME_MAX_ORDER] == 1 &&
+	      frame_free_count() == FRAME_MAX_RUN);
 	/* A freed frame is the next one handed out. */
 	CHECK(frame_alloc(1, &p) == 0 && frame_alloc(1, &q) == 0);
 	frame_free(p, 1);
 	CHECK(frame_alloc(1, &r) == 0 && r == p);
 	frame_free(r, 1);
 	frame_free(q, 1);
-	CHECK(frame_pool.blocks[10] == 1);
+	CHECK(frame_pool.blocks[FRAME_MAX_ORDER] == 1);
 }
 
-/* Every run size 1 .. 1024, each alone: aligned, exact counts, and the
- * same free blocks as before once it is freed. */
+/* Every run size from 1 to the largest the main map holds, each alone:
+ * aligned, exact counts, and the same free blocks as before once it is
+ * freed. One more frame than that fails and changes nothing. */
 static void every_run_size(void)
 {
 	uint64_t before[ORDERS], after[ORDERS], base, p = 7;
@@ -601,7 +599,7 @@ static void every_run_size(void)
 	boot(main_map, N(main_map));
 	blocks_now(before);
 	base = frame_free_count();
-	for (uint64_t count = 1; count <= FRAME_MAX_RUN; count++) {
+	for (uint64_t count = 1; count <= MAIN_MAP_LARGEST; count++) {
 		int i = alloc_checked(count);
 
 		CHECKF(i >= 0, "frame_alloc(%lu) failed", count);
@@ -617,6 +615,7 @@ static void every_run_size(void)
 		       frame_free_count() == base, "after count %lu", count);
 	}
 	CHECK(frame_alloc(0, &p) == -1 && p == 7);
+	CHECK(frame_alloc(MAIN_MAP_LARGEST + 1, &p) == -1 && p == 7);
 	CHECK(frame_alloc(FRAME_MAX_RUN + 1, &p) == -1 && p == 7);
 	CHECK(frame_alloc(UINT64_MAX, &p) == -1 && p == 7);
 	CHECK(pool_ok() && untouched_ok());
@@ -675,9 +674,9 @@ static void fragmentation(void)
 	blocks_now(after);
 	CHECK(same_blocks(before, after));
 	frame_get_stats(&s);
-	CHECK(s.largest == FRAME_MAX_RUN && s.free == s.total);
-	CHECK(frame_alloc(FRAME_MAX_RUN, &p) == 0);
-	frame_free(p, FRAME_MAX_RUN);
+	CHECK(s.largest == MAIN_MAP_LARGEST && s.free == s.total);
+	CHECK(frame_alloc(MAIN_MAP_LARGEST, &p) == 0);
+	frame_free(p, MAIN_MAP_LARGEST);
 	CHECK(pool_ok() && untouched_ok());
 }
 
@@ -767,20 +766,21 @@ static void double_free_detected(void)
 {
 	uint64_t even, odd, run, free_before;
 
-	boot(clean_block, N(clean_block));
+	boot_clean_block();
 	CHECK(frame_alloc(1, &even) == 0 && frame_alloc(1, &odd) == 0);
-	CHECK(even == 0x400000 && odd == 0x401000);
+	CHECK(even == CLEAN_BASE && odd == CLEAN_BASE + 0x1000);
 	frame_free(odd, 1);   /* stays a block of its own */
-	EXPECT_PANIC(frame_free(odd, 1), "double free of frame 0x401000");
-	frame_free(even, 1);  /* merges: both are now inside a 4 MiB block */
-	EXPECT_PANIC(frame_free(even, 1), "double free of frame 0x400000");
-	EXPECT_PANIC(frame_free(odd, 1), "double free of frame 0x401000");
+	EXPECT_PANIC(frame_free(odd, 1), "double free of frame 0x%lx", odd);
+	frame_free(even, 1);  /* merges: both are inside the largest block */
+	EXPECT_PANIC(frame_free(even, 1), "double free of frame 0x%lx", even);
+	EXPECT_PANIC(frame_free(odd, 1), "double free of frame 0x%lx", odd);
 	CHECK(frame_alloc(5, &run) == 0);
 	frame_free(run, 5);
 	EXPECT_PANIC(frame_free(run, 5), "double free of frame 0x%lx", run);
 	/* Nothing changed: the state is still whole. */
 	free_before = frame_free_count();
-	CHECK(free_before == 1024 && frame_pool.blocks[10] == 1);
+	CHECK(free_before == FRAME_MAX_RUN &&
+	      frame_pool.blocks[FRAME_MAX_ORDER] == 1);
 	CHECK(pool_ok());
 }
 
@@ -797,13 +797,13 @@ static void double_free_after_reuse_not_detected(void)
 {
 	uint64_t a, b;
 
-	boot(clean_block, N(clean_block));
+	boot_clean_block();
 	CHECK(frame_alloc(1, &a) == 0);
 	frame_free(a, 1);
 	CHECK(frame_alloc(1, &b) == 0);
 	CHECK(b == a);        /* the same frame, handed out again */
 	frame_free(a, 1);     /* the stale free: accepted, no panic */
-	CHECK(frame_free_count() == 1024 && frame_used_count() == 0);
+	CHECK(frame_free_count() == FRAME_MAX_RUN && frame_used_count() == 0);
 	EXPECT_PANIC(frame_free(b, 1), "double free of frame 0x%lx", b);
 	CHECK(pool_ok());
 }
@@ -862,7 +862,7 @@ static void wrong_count_detected(void)
  *
  * The boot must leave all of RAM but the table as it was. Then come
  * 200,000 random operations in which one allocation in four asks for
- * 1 to 1024 frames and the rest for 1 to 8, so that blocks of every
+ * 1 to FRAME_MAX_RUN frames and the rest for 1 to 8, so that blocks of every
  * order are split and merged again and again. The operations go in
  * phases of 5,000: one fills memory to the last frame (a failed request
  * is retried with one frame), the next empties most of it. All of RAM
@@ -908,14 +908,14 @@ static void use_after_free_harmless(void)
 {
 	uint64_t p, q;
 
-	boot(clean_block, N(clean_block));
-	CHECK(frame_alloc(1, &p) == 0 && p == 0x400000);
+	boot_clean_block();
+	CHECK(frame_alloc(1, &p) == 0 && p == CLEAN_BASE);
 	frame_free(p, 1);
-	memset(ram + 0x400000, 0, 0x400000);  /* the whole free block */
+	memset(ram + CLEAN_BASE, 0, BLOCK_BYTES);  /* the whole free block */
 	CHECK(pool_ok());
 	CHECK(frame_alloc(1, &q) == 0 && q == p);
 	frame_free(q, 1);
-	CHECK(pool_ok() && frame_pool.blocks[10] == 1);
+	CHECK(pool_ok() && frame_pool.blocks[FRAME_MAX_ORDER] == 1);
 }
 
 static void init_misuse_detected(void)

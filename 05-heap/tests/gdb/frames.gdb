@@ -7,6 +7,13 @@
 ## each is 4 MiB long and starts at a multiple of 4 MiB, and lists order
 ## 0 to check that the listing starts where the table's list does and
 ## finds no damaged entry.
+##
+## The totals are also checked against numbers that do not come from the
+## allocator's counters: the frames managed against the sanitised memory
+## map (every usable page above LOW_MEMORY_END, less the pages the state
+## table itself occupies), and the free frames against a walk of every
+## free list through the table's links. `used` then has to be the
+## difference of the two.
 python
 import re
 def check(name, ok, why=""):
@@ -27,7 +34,29 @@ check("frames-free-matches-kernel", free == kfree and free > 0,
       "frames says %d, frame_free_count() %d" % (free, kfree))
 check("frames-used-matches-kernel", used == kused,
       "frames says %d, frame_used_count() %d" % (used, kused))
-check("frames-total", total == free + used, out)
+E820_USABLE, LOW_MEMORY_END = 1, 0x100000       # e820.h, frame.h
+usable = 0
+memmap = gdb.parse_and_eval("memmap")
+for i in range(int(gdb.parse_and_eval("memmap_count"))):
+    e = memmap[i]
+    if int(e["type"]) == E820_USABLE:
+        lo = max(int(e["base"]), LOW_MEMORY_END)
+        usable += max(0, int(e["end"]) - lo) >> 12
+pool = gdb.parse_and_eval("frame_pool")
+table = (int(pool["meta_end"]) - int(pool["meta_base"])) >> 12
+check("frames-total-from-memory-map", total == usable - table,
+      "frames says %d managed; the map has %d usable pages, the table %d"
+      % (total, usable, table))
+walked = 0
+for k in range(pool["blocks"].type.range()[1] + 1):
+    f, n = int(pool["head"][k]), 0
+    while f != 0xFFFFFFFF and n <= int(pool["nframes"]):
+        walked += 1 << k
+        f, n = int(pool["info"][f]["next"]), n + 1
+check("frames-free-from-list-walk", free == walked,
+      "frames says %d free; the free lists hold %d" % (free, walked))
+check("frames-used-is-the-rest", used == usable - table - walked,
+      "frames says %d used, expected %d" % (used, usable - table - walked))
 rows = re.findall(r"^\s*(\d+)\s+\d+ [KMG]iB\s+(\d+)\s+(\d+)$", out, re.M)
 check("frames-eleven-orders", len(rows) == 11, "%d rows" % len(rows))
 check("frames-blocks-add-up",

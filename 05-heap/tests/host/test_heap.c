@@ -655,7 +655,8 @@ static void classes_smallest_fit(void)
 			       (void *)p);
 			if (want >= 0)
 				CHECKF(d->kind == PAGE_SLAB && d->cls == want,
-				       "size %zu (checks %d): class %u, want %d",
+				       "size %zu (checks %d): class %u, want "
+				       "%d",
 				       size, on, d->cls, want);
 			else
 				CHECKF(d->kind == PAGE_LARGE, "size %zu", size);
@@ -668,8 +669,9 @@ static void classes_smallest_fit(void)
 
 		CHECKF(size % 16 == 0, "class %u", size);
 		CHECKF(c == 0 || PAGE_BYTES / size < PAGE_BYTES /
-		       class_sizes[c - 1], "class %u holds no more than %u per "
-		       "page than the one below", size, class_sizes[c - 1]);
+		       class_sizes[c - 1], "classes %u and %u both fit %u "
+		       "slots in a page: %u is no use", class_sizes[c - 1],
+		       size, PAGE_BYTES / size, class_sizes[c - 1]);
 	}
 }
 
@@ -1154,6 +1156,46 @@ static void reserve_and_baseline(void)
 	CHECK(frames_used == 0 && heap.top == 0);
 }
 
+/**
+ * ## The reserve's edge does not thrash
+ *
+ * The worst case for a reserve: it is full, but of single pages, none
+ * next to another, and the kernel allocates and frees a two-page object
+ * over and over. No run of the reserve fits, so each allocation maps
+ * two pages, and each free puts them in the reserve and takes it past
+ * the limit. If the shrink then unmapped just what is over the limit,
+ * the largest run first, it would unmap those two pages again, and
+ * every pair would map and unmap two pages. reserve_shrink() unmaps
+ * down to half instead, so the next growth maps 128 pages in one run,
+ * and the following pairs are served from it. Without the debug checks
+ * an 8 KiB object is two pages.
+ */
+static void reserve_edge_does_not_thrash(void)
+{
+	static void *got[1024];
+	uint64_t mapped;
+	int n = 0;
+
+	fresh_heap(false, UINT64_MAX);
+	heap_trim();
+	while (n < 1024)
+		got[n++] = kmalloc(4096);
+	for (int i = 0; i < 2 * (int)RESERVE_PAGES; i += 2)
+		kfree(got[i]);                      /* every other page */
+	CHECKF(heap.reserve == RESERVE_PAGES, "reserve %u", heap.reserve);
+	mapped = heap.pages_mapped;
+	for (int i = 0; i < 1000; i++)
+		kfree(kmalloc(8192));
+	CHECKF(heap.pages_mapped - mapped <= RESERVE_PAGES,
+	       "%lu pages mapped for 1000 pairs", heap.pages_mapped - mapped);
+	check_heap();
+	for (int i = 0; i < 1024; i++)
+		if (i % 2 == 1 || i >= 2 * (int)RESERVE_PAGES)
+			kfree(got[i]);
+	heap_trim();
+	CHECK(frames_used == 0);
+}
+
 int main(void)
 {
 	RUN(classes_smallest_fit);
@@ -1173,6 +1215,7 @@ int main(void)
 	RUN(window_full);
 	RUN(map_failure_at_every_step);
 	RUN(reserve_and_baseline);
+	RUN(reserve_edge_does_not_thrash);
 	random_ops(true, 1000000, 1);
 	random_ops(false, 300000, 2);
 	return check_done("test_heap");

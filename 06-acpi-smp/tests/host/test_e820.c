@@ -10,8 +10,8 @@
  *   build/host/test_e820
  *
  * Output buffers come from malloc with exactly the size passed to the
- * sanitiser, so AddressSanitizer stops the program if it writes even
- * one range too many.
+ * sanitiser, so AddressSanitizer stops the case if it writes even one
+ * range too many.
  */
 
 #include <stdint.h>
@@ -21,6 +21,7 @@
 
 #include "check.h"
 #include "../../kernel/e820.c"
+#include "../../kernel/format.c"   /* ksnprintf, for e820_check */
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -141,7 +142,7 @@ static void q35_2g_tcg(void)
 	free(out);
 }
 
-/* The table from the seed notes (QEMU under KVM), as Redox saw it:
+/* The table Redox 0.3.5 printed (QEMU under KVM), as Redox saw it:
  * every acpi word 0, because its bootloader zeroed the buffer and
  * SeaBIOS never writes that word. */
 static void seed_table(struct e820_entry *t, uint32_t acpi)
@@ -710,6 +711,37 @@ static void names(void)
 	CHECK(e820_usable_bytes(NULL, 0) == 0);
 }
 
+static void ram_types(void)
+{
+	static const uint32_t ram[] = { U, K, B, E820_ACPI, E820_NVS };
+	static const uint32_t not_ram[] = { RES, E820_UNUSABLE, 0, 12 };
+
+	for (unsigned i = 0; i < sizeof ram / sizeof ram[0]; i++)
+		CHECKF(e820_is_ram(ram[i]), "type %u", ram[i]);
+	for (unsigned i = 0; i < sizeof not_ram / sizeof not_ram[0]; i++)
+		CHECKF(!e820_is_ram(not_ram[i]), "type %u", not_ram[i]);
+}
+
+/* The end of RAM is the end of the highest RAM range of any kind: here
+ * ACPI reclaimable memory above the last usable range, which a kernel
+ * frees once it has read the tables, and a reserved range above that
+ * which is not RAM at all. */
+static void ram_end_counts_acpi(void)
+{
+	static const struct mem_range m[] = {
+		{ 0x100000, 0x7FF00000, U },
+		{ 0x7FF00000, 0x7FFE0000, E820_ACPI },
+		{ 0x7FFE0000, 0x80000000, E820_NVS },
+		{ 0xB0000000, 0xC0000000, RES },
+	};
+
+	CHECK(e820_ram_end(m, 4) == 0x80000000);
+	CHECK(e820_ram_end(m, 2) == 0x7FFE0000);
+	CHECK(e820_ram_end(m, 1) == 0x7FF00000);
+	CHECK(e820_ram_end(m + 3, 1) == 0);
+	CHECK(e820_ram_end(NULL, 0) == 0);
+}
+
 /**
  * ## The randomized property test
  *
@@ -1123,6 +1155,8 @@ int main(void)
 	RUN(carve_straddles_boundaries);
 	RUN(check_catches_bad_maps);
 	RUN(names);
+	RUN(ram_types);
+	RUN(ram_end_counts_acpi);
 	RUN(random_maps);
 	return check_done("test_e820");
 }

@@ -2,7 +2,9 @@
  * test_paging.c: host unit tests for kernel/paging.c, the page-table
  * mapper.
  *
- * The file under test is included whole (a "unity build"), so this is
+ * The files under test, paging.c and directmap.c (which builds the
+ * kernel's direct map through paging.c's functions), are included whole
+ * (a "unity build"), so this is
  * one program built by one command, run from 02-paging:
  *
  *   mkdir -p build/host
@@ -43,6 +45,7 @@ int frame_alloc(uint64_t count, uint64_t *phys);
 void frame_free(uint64_t phys, uint64_t count);
 
 #include "../../kernel/paging.c"
+#include "../../kernel/directmap.c"
 
 /* ---- Simulated physical memory and frame pool ------------------- */
 
@@ -833,53 +836,54 @@ static void out_of_frames(void)
 	for (long k = 0; k < 3; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_4k_need3_k%ld", k);
-		out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_4k_need3_k%ld", k) {
+			out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
+			as_destroy(pml4);
+		}
 	}
 	/* 4 KiB where only the PDPT exists: PD and PT missing */
 	for (long k = 0; k < 2; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_4k_need2_k%ld", k);
-		EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
-		out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
-		EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_4k_need2_k%ld", k) {
+			EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
+			out_of_frames_case(pml4, make_va(4, 5, 6, 7), false, k);
+			EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
+			as_destroy(pml4);
+		}
 	}
 	/* 2 MiB into an empty region: PDPT and PD missing */
 	for (long k = 0; k < 2; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_2m_need2_k%ld", k);
-		out_of_frames_case(pml4, make_va(4, 5, 6, 0), true, k);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_2m_need2_k%ld", k) {
+			out_of_frames_case(pml4, make_va(4, 5, 6, 0), true, k);
+			as_destroy(pml4);
+		}
 	}
 	/* the same in the kernel half, where the PDPT stays */
 	for (long k = 0; k < 3; k++) {
 		uint64_t pml4 = as_new();
 
-		check_begin("out_of_frames_kernel_half_k%ld", k);
-		out_of_frames_case(pml4, make_va(300, 5, 6, 7), false, k);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_kernel_half_k%ld", k) {
+			out_of_frames_case(pml4, make_va(300, 5, 6, 7), false,
+					   k);
+			as_destroy(pml4);
+		}
 	}
 	/* nothing missing: no allocation, so no failure */
 	{
 		uint64_t pml4 = as_new(), va = make_va(4, 0, 0, 2);
 
-		check_begin("out_of_frames_need0_succeeds");
-		EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
-		pool_fail_after(0);
-		EXPECT_ERR(page_map(pml4, va, 0x2000, 0), 0);
-		pool_fail_off();
-		EXPECT_ERR(page_unmap(pml4, va, NULL), 0);
-		EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
-		as_destroy(pml4);
-		check_end();
+		CASE("out_of_frames_need0_succeeds") {
+			EXPECT_ERR(page_map(pml4, other, 0x1000, 0), 0);
+			pool_fail_after(0);
+			EXPECT_ERR(page_map(pml4, va, 0x2000, 0), 0);
+			pool_fail_off();
+			EXPECT_ERR(page_unmap(pml4, va, NULL), 0);
+			EXPECT_ERR(page_unmap(pml4, other, NULL), 0);
+			as_destroy(pml4);
+		}
 	}
 }
 
@@ -1318,6 +1322,188 @@ static void random_against_model(void)
 	       frames_in_use - base);
 }
 
+/* ---- page_protect keeps what the CPU recorded -------------------- */
+
+/* The CPU sets A when it uses an entry and D when it writes the page;
+ * changing a page's rights must not forget either. */
+static void protect_keeps_accessed_dirty(void)
+{
+	uint64_t pml4 = as_new(), va = make_va(7, 1, 2, 3);
+	uint64_t big = make_va(7, 1, 4, 0);
+
+	EXPECT_ERR(page_map(pml4, va, 0x5000, PTE_W), 0);
+	EXPECT_ERR(page_map_2m(pml4, big, 0x400000, PTE_W), 0);
+	*slot_of(pml4, va, 3) |= PTE_A | PTE_D;        /* as the CPU would */
+	*slot_of(pml4, big, 2) |= PTE_A | PTE_D;
+	EXPECT_ERR(page_protect(pml4, va, PTE_NX), 0);
+	EXPECT_ERR(page_protect(pml4, big, PTE_NX), 0);
+	EXPECT_TRANSLATE(pml4, va, 0x5000, PTE_P | PTE_NX | PTE_A | PTE_D,
+			 PAGE_SIZE);
+	EXPECT_TRANSLATE(pml4, big, 0x400000, PTE_P | PTE_NX | PTE_A | PTE_D,
+			 PAGE_SIZE_2M);
+	*slot_of(pml4, va, 3) &= ~PTE_D;               /* A alone stays too */
+	EXPECT_ERR(page_protect(pml4, va, PTE_W), 0);
+	EXPECT_TRANSLATE(pml4, va, 0x5000, PTE_P | PTE_W | PTE_A, PAGE_SIZE);
+	EXPECT_ERR(page_unmap(pml4, va, NULL), 0);
+	EXPECT_ERR(page_unmap(pml4, big, NULL), 0);
+	as_destroy(pml4);
+}
+
+/* ---- The direct map (directmap.c) -------------------------------- */
+
+#define DM_WINDOW 0xFFFFFF0000000000ull
+#define DM_RAM (PTE_P | PTE_W | PTE_G | PTE_NX)
+
+/* Translate every page of [base, end) through the window: each must
+ * map its own frame. Returns how many are not. */
+static int dm_missing(uint64_t pml4, uint64_t base, uint64_t end)
+{
+	int bad = 0;
+
+	for (uint64_t p = base & ~(PAGE_SIZE - 1); p < end; p += PAGE_SIZE) {
+		struct page_info in;
+
+		if (page_translate(pml4, DM_WINDOW + p, &in) != 0 ||
+		    in.phys != p)
+			bad++;
+	}
+	return bad;
+}
+
+/* Unmap everything the direct map of r[0..n-1] put there. */
+static void dm_unmap(uint64_t pml4, const struct mem_range *r, int n)
+{
+	for (int i = 0; i < n; i++)
+		for (uint64_t p = r[i].base; p < r[i].end;) {
+			struct page_info in;
+
+			if (page_translate(pml4, DM_WINDOW + p, &in) != 0) {
+				p += PAGE_SIZE;
+				continue;
+			}
+			EXPECT_ERR(page_unmap(pml4, DM_WINDOW + p, NULL), 0);
+			p += in.size;
+		}
+}
+
+/* ACPI reclaimable memory up to 0x401FFC00, then ACPI NVS from there:
+ * two RAM ranges that share the page at 0x401FF000. Mapped one after
+ * the other, as chapter 02 once did, the first takes the whole 2 MiB
+ * at 0x40000000 as one large page, and the second cannot map its first
+ * page inside it. Coalesced first, both are mapped, with 2 MiB pages. */
+static void directmap_ranges_share_a_page(void)
+{
+	const struct mem_range acpi[2] = {
+		{ 0x40000000, 0x401FFC00, E820_ACPI },
+		{ 0x401FFC00, 0x40400000, E820_NVS },
+	};
+	struct mem_range one[1] = { { 0x40000000, 0x40200000, E820_ACPI } };
+	struct mem_range two[1] = { { 0x401FF000, 0x40400000, E820_NVS } };
+	struct mem_range r[2] = { acpi[0], acpi[1] };
+	uint64_t pml4 = as_new(), where = 0;
+	int n;
+
+	EXPECT_ERR(directmap_map(pml4, DM_WINDOW, one, 1, NULL, 0, DM_RAM,
+				 &where), 0);
+	EXPECT_ERR(directmap_map(pml4, DM_WINDOW, two, 1, NULL, 0, DM_RAM,
+				 &where), PAGE_ERR_HUGE);
+	CHECK(where == DM_WINDOW + 0x401FF000);
+	dm_unmap(pml4, one, 1);
+
+	n = directmap_coalesce(r, 2);
+	CHECK(n == 1 && r[0].base == 0x40000000 && r[0].end == 0x40400000);
+	EXPECT_ERR(directmap_map(pml4, DM_WINDOW, r, n, NULL, 0, DM_RAM,
+				 &where), 0);
+	CHECKF(dm_missing(pml4, acpi[0].base, acpi[1].end) == 0,
+	       "%d pages not mapped", dm_missing(pml4, 0x40000000,
+						 0x40400000));
+	EXPECT_TRANSLATE(pml4, DM_WINDOW + 0x401FFC00, 0x401FFC00, DM_RAM,
+			 PAGE_SIZE_2M);
+	dm_unmap(pml4, r, n);
+	as_destroy(pml4);
+}
+
+/* Sorting, widening to pages, merging what overlaps or touches. */
+static void directmap_coalesce_cases(void)
+{
+	struct mem_range r[] = {
+		{ 0x9000, 0x9800, 1 },         /* inside the next one's page */
+		{ 0x200000, 0x300000, 1 },
+		{ 0x1000, 0x2000, 1 },
+		{ 0x2000, 0x3000, 4 },         /* touches: merged */
+		{ 0x8800, 0x9400, 3 },         /* shares pages: merged */
+		{ 0x5000, 0x5000, 1 },         /* empty: dropped */
+		{ 0x250000, 0x260000, 1 },     /* contained */
+		{ 0xFFFFFFFFFFFFF800ull, UINT64_MAX, 1 },  /* the last page */
+	};
+	const struct mem_range want[] = {
+		{ 0x1000, 0x3000, 1 },
+		{ 0x8000, 0xA000, 3 },
+		{ 0x200000, 0x300000, 1 },
+	};
+	int n = directmap_coalesce(r, 8);
+
+	/* The last one cannot be widened past 2^64 - 1: it ends up empty
+	 * after rounding down, and is dropped. */
+	CHECKF(n == 3, "%d ranges", n);
+	for (int i = 0; i < n && i < 3; i++)
+		CHECKF(r[i].base == want[i].base && r[i].end == want[i].end,
+		       "range %d: %#lx-%#lx, want %#lx-%#lx", i,
+		       (unsigned long)r[i].base, (unsigned long)r[i].end,
+		       (unsigned long)want[i].base, (unsigned long)want[i].end);
+	CHECK(directmap_coalesce(r, 0) == 0);
+}
+
+/* Areas get their flags on 4 KiB pages, an area with flags 0 stays a
+ * hole, and a 2 MiB chunk that touches no area is one large page. */
+static void directmap_areas_and_holes(void)
+{
+	const struct dm_area areas[] = {
+		{ 0x100000, 0x102000, PTE_P | PTE_G },          /* "text" */
+		{ 0x7F000, 0x80000, 0 },                       /* guard */
+		{ 0xB8000, 0xC0000, DM_RAM | PTE_PAT },        /* "VGA" */
+	};
+	struct mem_range r[] = {
+		{ 0, 0x9F000, E820_USABLE },
+		{ 0xB8000, 0xC0000, E820_RESERVED },
+		{ 0x100000, 0x400000, E820_USABLE },
+	};
+	uint64_t pml4 = as_new(), where = 0;
+	int n = directmap_coalesce(r, 3);
+
+	EXPECT_ERR(directmap_map(pml4, DM_WINDOW, r, n, areas, 3, DM_RAM,
+				 &where), 0);
+	EXPECT_TRANSLATE(pml4, DM_WINDOW + 0x1000, 0x1000, DM_RAM, PAGE_SIZE);
+	EXPECT_TRANSLATE(pml4, DM_WINDOW + 0x101000, 0x101000,
+			 PTE_P | PTE_G, PAGE_SIZE);
+	EXPECT_TRANSLATE(pml4, DM_WINDOW + 0x102000, 0x102000, DM_RAM,
+			 PAGE_SIZE);
+	EXPECT_TRANSLATE(pml4, DM_WINDOW + 0xB8000, 0xB8000,
+			 DM_RAM | PTE_PAT, PAGE_SIZE);
+	EXPECT_TRANSLATE(pml4, DM_WINDOW + 0x200000, 0x200000, DM_RAM,
+			 PAGE_SIZE_2M);
+	CHECK(!is_mapped(pml4, DM_WINDOW + 0x7F000));       /* the hole */
+	CHECK(!is_mapped(pml4, DM_WINDOW + 0xA0000));       /* not RAM */
+	CHECK(dm_missing(pml4, 0, 0x7F000) == 0);
+	CHECK(dm_missing(pml4, 0x80000, 0x9F000) == 0);
+	dm_unmap(pml4, r, n);
+	as_destroy(pml4);
+}
+
+/* A mapping already in the way is an error, with its address. */
+static void directmap_reports_where(void)
+{
+	struct mem_range r[1] = { { 0x3000, 0x6000, E820_USABLE } };
+	uint64_t pml4 = as_new(), where = 0;
+
+	EXPECT_ERR(page_map(pml4, DM_WINDOW + 0x4000, 0x9000, 0), 0);
+	EXPECT_ERR(directmap_map(pml4, DM_WINDOW, r, 1, NULL, 0, DM_RAM,
+				 &where), PAGE_ERR_EXISTS);
+	CHECK(where == DM_WINDOW + 0x4000);
+	dm_unmap(pml4, r, 1);
+	as_destroy(pml4);
+}
+
 /* ---------------------------------------------------------------- */
 
 int main(void)
@@ -1359,10 +1545,16 @@ int main(void)
 	RUN(flags_string);
 	RUN(strerror_all_codes);
 	RUN(random_against_model);
+	RUN(protect_keeps_accessed_dirty);
+	RUN(directmap_ranges_share_a_page);
+	RUN(directmap_coalesce_cases);
+	RUN(directmap_areas_and_holes);
+	RUN(directmap_reports_where);
 
-	check_begin("no_frames_leaked");
-	CHECKF(frames_in_use == 0, "%d frames still in use", frames_in_use);
-	check_end();
+	CASE("no_frames_leaked") {
+		CHECKF(frames_in_use == 0, "%d frames still in use",
+		       frames_in_use);
+	}
 	free(snap_ram);
 	free(ram);
 	return check_done("test_paging");
