@@ -25,6 +25,7 @@
 #include <time.h>
 
 #include "../kernel/frame.c"
+#include "../tests/host/spinlock_host.h"
 #include "recycle.h"
 
 /**

@@ -3,15 +3,17 @@
  * usable ranges of the memory map. It frees, merges and recycles runs
  * of frames in a bounded number of steps.
  *
- * Pure logic: it reaches memory only through pt_phys_to_virt() and
- * reports misuse through frame_panic() (both declared in frame.h), so
- * the host tests (tests/host/test_frame.c) compile this very file.
+ * Pure logic: it reaches memory only through pt_phys_to_virt(),
+ * reports misuse through frame_panic() (both declared in frame.h) and
+ * takes its lock with spin_lock(), so the host tests
+ * (tests/host/test_frame.c) compile this very file.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "frame.h"
+#include "spinlock.h"
 
 /**
  * ## Frames, and who hands them out
@@ -245,6 +247,8 @@ _Static_assert(sizeof(struct frame_info) == 12,
 
 /* All of the allocator's state. gdb: `print frame_pool`. */
 static struct frame_pool {
+	struct spinlock lock;     /* protects everything below ("Every CPU
+	                             at once", at the end of the code) */
 	struct frame_info *info;  /* the state table; info[n]: frame n */
 	uint64_t nframes;         /* frames the table covers */
 	uint64_t meta_base;       /* the table's own physical bytes */
@@ -254,7 +258,7 @@ static struct frame_pool {
 	uint32_t nonempty;        /* bit k set: head[k] is a block */
 	uint64_t total;           /* frames managed */
 	uint64_t free;            /* frames in free blocks */
-} frame_pool;
+} frame_pool = { .lock = SPINLOCK_INIT("frames") };
 
 static uint64_t phys_of(uint64_t frame)
 {
@@ -408,11 +412,14 @@ int frame_alloc(uint64_t count, uint64_t *phys)
 
 	if (count == 0 || count > FRAME_MAX_RUN)
 		return -1;
+	spin_lock(&frame_pool.lock);
 	/* The non-empty lists whose blocks are large enough. */
 	order = order_for(count);
 	fits = frame_pool.nonempty >> order << order;
-	if (fits == 0)
+	if (fits == 0) {
+		spin_unlock(&frame_pool.lock);
 		return -1;
+	}
 	order = __builtin_ctz(fits);  /* the lowest such order */
 	frame = frame_pool.head[order];
 	list_unlink(frame, order);
@@ -422,12 +429,14 @@ int frame_alloc(uint64_t count, uint64_t *phys)
 	info->frames = (uint16_t)count;
 	info->was_allocated = 1;
 	range_free(frame + count, frame + (1ull << order));  /* the tail */
+	spin_unlock(&frame_pool.lock);
 	*phys = phys_of(frame);
 	return 0;
 }
 
 /* Explain why frame_free(phys, count) is wrong, and stop. Slow, but
- * only ever run once. */
+ * only ever run once. Called without the lock (frame_free() lets go
+ * first): it only reads, and the kernel stops after it. */
 static _Noreturn void free_misuse(uint64_t phys, uint64_t count)
 {
 	const struct frame_info *info = frame_pool.info;
@@ -463,26 +472,38 @@ void frame_free(uint64_t phys, uint64_t count)
 {
 	uint64_t frame = phys >> FRAME_SHIFT;
 
+	spin_lock(&frame_pool.lock);
 	if (phys % FRAME_SIZE != 0 || frame >= frame_pool.nframes ||
 	    frame_pool.info[frame].kind != FRAME_RUN_HEAD ||
-	    frame_pool.info[frame].frames != count)
+	    frame_pool.info[frame].frames != count) {
+		spin_unlock(&frame_pool.lock);
 		free_misuse(phys, count);
+	}
 	frame_pool.info[frame].kind = FRAME_INSIDE;
 	range_free(frame, frame + count);
+	spin_unlock(&frame_pool.lock);
 }
 
+/* One word each, read whole: a count of a moment ago, without the
+ * lock. */
 uint64_t frame_free_count(void)
 {
-	return frame_pool.free;
+	return __atomic_load_n(&frame_pool.free, __ATOMIC_RELAXED);
 }
 
 uint64_t frame_used_count(void)
 {
-	return frame_pool.total - frame_pool.free;
+	uint64_t used;
+
+	spin_lock(&frame_pool.lock);
+	used = frame_pool.total - frame_pool.free;
+	spin_unlock(&frame_pool.lock);
+	return used;
 }
 
 void frame_get_stats(struct frame_stats *s)
 {
+	spin_lock(&frame_pool.lock);
 	s->total = frame_pool.total;
 	s->free = frame_pool.free;
 	s->used = frame_pool.total - frame_pool.free;
@@ -494,6 +515,7 @@ void frame_get_stats(struct frame_stats *s)
 		if (frame_pool.blocks[order] > 0)
 			s->largest = 1ull << order;
 	}
+	spin_unlock(&frame_pool.lock);
 }
 
 /**
@@ -579,14 +601,18 @@ void frame_init(uint64_t max_phys, uint64_t meta_phys)
 /* Add the frames first .. end-1 (none of them the table's). */
 static void frames_add(uint64_t first, uint64_t end)
 {
+	spin_lock(&frame_pool.lock);
 	for (uint64_t frame = first; frame < end; frame++)
-		if (frame_pool.info[frame].kind != FRAME_UNMANAGED)
+		if (frame_pool.info[frame].kind != FRAME_UNMANAGED) {
+			spin_unlock(&frame_pool.lock);
 			frame_panic("frame 0x%lx is added twice",
 				    phys_of(frame));
+		}
 	for (uint64_t frame = first; frame < end; frame++)
 		frame_pool.info[frame].kind = FRAME_INSIDE;
 	frame_pool.total += end - first;
 	range_free(first, end);
+	spin_unlock(&frame_pool.lock);
 }
 
 void frame_init_range(uint64_t base, uint64_t end)
@@ -611,6 +637,34 @@ void frame_init_range(uint64_t base, uint64_t end)
 	}
 	frames_add(first, last);
 }
+
+/**
+ * ## Every CPU at once: the frame lock
+ *
+ * Every CPU allocates frames: for page tables, stacks, heap pages. Two
+ * CPUs that pop the same list at the same moment would both read the
+ * same head block and hand out the same frames twice; a free that
+ * merges with a buddy another CPU is just taking would link a block
+ * into two lists. So the allocator takes one lock, `frame_pool.lock`,
+ * *inside* each call: frame_alloc(), frame_free(), adding a range, and
+ * the statistics each hold it from their first look at the lists to
+ * their last change, and no caller needs to know that it exists.
+ * (Chapters 04 and 05 ran on one CPU and needed none; the functions
+ * did not change their interface when it came.)
+ *
+ * The lock is the last in the lock order (spinlock.c): the heap and
+ * the mapper call the allocator with their own locks held, and the
+ * allocator calls nobody, not even the heap, since it keeps all its
+ * state in the table. A misuse is reported after the lock is released:
+ * the report only reads the table, and the kernel stops after it.
+ *
+ * One lock for all frames makes CPUs that allocate at the same time
+ * wait for each other, a few hundred cycles each. When that matters
+ * (it does not yet: the mapper and the heap take frames a page at a
+ * time, and the heap keeps a reserve), the classic answer is a small
+ * cache of free frames per CPU in front of the shared lists, as Linux
+ * does with its per-CPU page lists.
+ */
 
 /**
  * ## Why this design: what it replaced, and what it costs

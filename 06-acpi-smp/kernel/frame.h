@@ -6,9 +6,9 @@
  * frame per table), the kernel stacks, later the heap. frame.c
  * explains the design; tests/host/test_frame.c tests it.
  *
- * Preconditions for every function: no other CPU or interrupt handler
- * is inside the allocator (in this chapter there is one CPU and
- * interrupts are off; the lock comes with the other CPUs), and
+ * Every function may be called from any CPU, with or without the heap
+ * or page-table lock held: each takes the allocator's own lock, the
+ * last in the lock order (frame.c, "Every CPU at once"). Precondition:
  * frame_init() has run, except where a comment says otherwise.
  */
 #ifndef FRAME_H

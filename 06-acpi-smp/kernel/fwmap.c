@@ -65,8 +65,9 @@
  * bypasses. So a register range that overlaps RAM, or a page already
  * mapped in the other half, is refused.
  *
- * Precondition: the boot CPU, before the other CPUs run (the kernel's
- * page tables get their lock in the second part of this chapter).
+ * Precondition: the boot CPU, before the other CPUs run. (The mapper
+ * has its own lock; the window's pages are checked, then mapped, and
+ * no other CPU may map between the two.)
  */
 #define TABLE_FLAGS (PTE_G | PTE_NX)
 #define MMIO_FLAGS (PTE_W | PTE_G | PTE_NX | PTE_PCD | PTE_PWT)

@@ -4,6 +4,7 @@
  * stack, and loads them.
  */
 #include "gdt.h"
+#include "boot_alloc.h"
 #include "kprintf.h"
 #include "kstack.h"
 #include "panic.h"
@@ -84,19 +85,49 @@ static void tss_descriptor(uint64_t *slot, const struct tss *tss)
 }
 
 /* Allocate a guarded stack, note where it is (for reports), and
- * return its top; or panic: without these stacks the kernel cannot
- * survive its own faults, so there is nothing sensible to fall back
- * to. */
+ * return its top, or 0 when frames or page tables ran out. */
 static uint64_t ist_stack_new(struct cpu_tables *t, int ist,
 			      const char *name)
 {
 	struct kstack ks;
 
 	if (kstack_alloc(IST_PAGES, name, &ks) != 0)
-		panic("gdt: no memory for an interrupt stack");
+		return 0;
 	t->ist_bottom[ist] = ks.bottom;
 	t->ist_top[ist] = ks.top;
 	return ks.top;
+}
+
+static void gdt_fill(struct cpu_tables *t)
+{
+	memset(t, 0, sizeof *t);
+	t->gdt[1] = segment(0x9A, FLAGS_CODE64);
+	t->gdt[2] = segment(0x92, FLAGS_DATA);
+	t->gdt[3] = segment(0xF2, FLAGS_DATA);
+	t->gdt[4] = segment(0xFA, FLAGS_CODE64);
+}
+
+/* Step 5: the interrupt stacks, and rsp[0], named for reports. 0, or
+ * -1 if one could not be made (those made before stay: a CPU that
+ * cannot have its stacks is left out, and the little it took is not
+ * worth a way back). */
+static int tss_fill(struct cpu_tables *t, const char *const names[4])
+{
+	static const int slot[4] = { IST_DOUBLE_FAULT, IST_NMI,
+				     IST_MACHINE_CHECK, 0 };
+
+	for (int i = 0; i < 4; i++) {
+		uint64_t top = ist_stack_new(t, slot[i], names[i]);
+
+		if (top == 0)
+			return -1;
+		if (slot[i])
+			t->tss.ist[slot[i] - 1] = top;
+		else
+			t->tss.rsp[0] = top;
+	}
+	t->tss.iomap_base = sizeof t->tss;
+	return 0;
 }
 
 /**
@@ -136,11 +167,7 @@ void gdt_init(struct cpu_tables *t)
 	struct table_register gdtr = { sizeof t->gdt - 1,
 				       (uint64_t)t->gdt };
 
-	memset(t, 0, sizeof *t);                          /* 1. */
-	t->gdt[1] = segment(0x9A, FLAGS_CODE64);
-	t->gdt[2] = segment(0x92, FLAGS_DATA);
-	t->gdt[3] = segment(0xF2, FLAGS_DATA);
-	t->gdt[4] = segment(0xFA, FLAGS_CODE64);
+	gdt_fill(t);                                      /* 1. */
 	gdt_load(&gdtr, SEL_KERNEL_CODE, SEL_KERNEL_DATA); /* 2-4 */
 	kprintf("GDT: code 0x08, data 0x10, user 0x1B/0x23\n");
 }
@@ -148,17 +175,64 @@ void gdt_init(struct cpu_tables *t)
 /* Precondition: gdt_init has run; frames and page tables exist. */
 void tss_init(struct cpu_tables *t)
 {
-	t->tss.ist[IST_DOUBLE_FAULT - 1] =                /* 5. */
-		ist_stack_new(t, IST_DOUBLE_FAULT, "IST1 (#DF)");
-	t->tss.ist[IST_NMI - 1] = ist_stack_new(t, IST_NMI, "IST2 (NMI)");
-	t->tss.ist[IST_MACHINE_CHECK - 1] =
-		ist_stack_new(t, IST_MACHINE_CHECK, "IST3 (#MC)");
-	t->tss.rsp[0] = ist_stack_new(t, 0, "ring 0 (rsp0)");
-	t->tss.iomap_base = sizeof t->tss;
+	static const char *const names[4] = {
+		"IST1 (#DF)", "IST2 (NMI)", "IST3 (#MC)", "ring 0 (rsp0)",
+	};
+
+	if (tss_fill(t, names) != 0)                      /* 5. */
+		panic("gdt: no memory for an interrupt stack");
 	tss_descriptor(&t->gdt[5], &t->tss);              /* 6. */
 	ltr(SEL_TSS);                                     /* 7. */
 	kprintf("TSS 0x28: IST1-3 (#DF, NMI, #MC) below %lX\n",
 		(unsigned long)t->ist_top[IST_COUNT]);
+}
+
+/**
+ * ## Every CPU its own tables
+ *
+ * Each CPU needs its own TSS, since the TSS holds its interrupt
+ * stacks, and so its own GDT, which holds the TSS descriptor (and a
+ * TSS descriptor is marked busy by the `ltr` of the CPU that loads
+ * it: two CPUs cannot share one). The other CPUs' tables are made by
+ * the boot CPU before it starts them (smp.c), because making them
+ * needs frames and the kernel stack allocator, and a CPU that has just
+ * woken up should take no lock it does not need: `cpu_tables_build`
+ * is steps 1, 5 and 6 above, with stacks named after the CPU
+ * ("CPU 3's IST1 (#DF)"). The CPU itself then runs
+ * `cpu_tables_load`, steps 2-4, 6 and 7: it writes the TSS descriptor
+ * again before `ltr`, so that a CPU started a second time (smp.c can
+ * do that) finds it "available", not "busy" from its first start,
+ * which `ltr` would refuse with a #GP.
+ */
+int cpu_tables_build(struct cpu_tables *t, unsigned cpu)
+{
+	static const char *const what[4] = {
+		"IST1 (#DF)", "IST2 (NMI)", "IST3 (#MC)", "ring 0 (rsp0)",
+	};
+	const char *names[4];
+
+	gdt_fill(t);
+	for (int i = 0; i < 4; i++) {
+		char *name = boot_alloc(32, 1);
+
+		ksnprintf(name, 32, "CPU %u's %s", cpu, what[i]);
+		names[i] = name;
+	}
+	if (tss_fill(t, names) != 0)
+		return -1;
+	tss_descriptor(&t->gdt[5], &t->tss);
+	return 0;
+}
+
+/* Precondition: on the CPU itself, interrupts off. */
+void cpu_tables_load(struct cpu_tables *t)
+{
+	struct table_register gdtr = { sizeof t->gdt - 1,
+				       (uint64_t)t->gdt };
+
+	gdt_load(&gdtr, SEL_KERNEL_CODE, SEL_KERNEL_DATA);
+	tss_descriptor(&t->gdt[5], &t->tss);
+	ltr(SEL_TSS);
 }
 
 /* Which IST stack (1-3) holds rsp, or 0 if none does. */

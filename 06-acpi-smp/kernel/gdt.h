@@ -55,6 +55,13 @@ void gdt_init(struct cpu_tables *t);
 void tss_init(struct cpu_tables *t);
 int ist_of_stack(const struct cpu_tables *t, uint64_t rsp);
 
+/* Another CPU's tables (chapter 06): the boot CPU builds them, stacks
+ * and all, before the CPU starts (0, or -1 when frames ran out), and
+ * the CPU loads them itself, first thing (gdt.c, "Every CPU its own
+ * tables"). */
+int cpu_tables_build(struct cpu_tables *t, unsigned cpu);
+void cpu_tables_load(struct cpu_tables *t);
+
 /* gdt_load.asm: lgdt, reload CS with a far return, reload the data
  * segment registers. */
 void gdt_load(const void *gdtr, uint16_t code, uint16_t data);

@@ -6,6 +6,8 @@
 #include "frame.h"
 #include "kprintf.h"
 #include "paging.h"
+#include "percpu.h"
+#include "spinlock.h"
 #include "vm.h"
 
 /**
@@ -37,11 +39,15 @@
  * CPU's kernel stack", not a bare number. The area itself is a region
  * of vm.c's table, "kernel stacks".
  *
- * Precondition: boot CPU, interrupts off (no lock yet).
+ * Any CPU may make a stack: the slot counter and the list of names are
+ * under a lock of their own, taken before the page-table lock in the
+ * lock order (spinlock.c). The names are kept for every stack of every
+ * CPU: each has a kernel stack and four interrupt stacks (gdt.c).
  */
+static struct spinlock kstack_lock = SPINLOCK_INIT("kernel stacks");
 static uint64_t next_slot = KSTACK_AREA;
 
-#define NAMED_MAX 16
+#define NAMED_MAX (16 + 5 * CPU_MAX)
 static struct {
 	const char *name;
 	struct kstack ks;
@@ -57,6 +63,7 @@ int kstack_alloc(unsigned pages, const char *name, struct kstack *out)
 
 	if (pages == 0 || pages > KSTACK_MAX_PAGES)
 		return -1;
+	spin_lock(&kstack_lock);
 	if (next_slot == KSTACK_AREA)
 		vm_region_add("kernel stacks", KSTACK_AREA, KSTACK_AREA_END,
 			      0);
@@ -79,6 +86,7 @@ int kstack_alloc(unsigned pages, const char *name, struct kstack *out)
 			page_unmap(kernel_pml4, bottom + done * PAGE_SIZE, &pa);
 			frame_free(pa, 1);
 		}
+		spin_unlock(&kstack_lock);
 		return -1;
 	}
 	next_slot += KSTACK_SLOT;
@@ -87,16 +95,21 @@ int kstack_alloc(unsigned pages, const char *name, struct kstack *out)
 	if (name && n_named < NAMED_MAX) {
 		named[n_named].name = name;
 		named[n_named].ks = *out;
-		n_named++;
+		__atomic_store_n(&n_named, n_named + 1, __ATOMIC_RELEASE);
 	}
+	spin_unlock(&kstack_lock);
 	return 0;
 }
 
+/* Without the lock (a report may come from inside it): the entries
+ * below the count are complete, since the count is raised after. */
 const char *kstack_describe(uint64_t va, char *buf, size_t len)
 {
+	int n = __atomic_load_n(&n_named, __ATOMIC_ACQUIRE);
+
 	if (va < KSTACK_AREA || va >= KSTACK_AREA_END)
 		return NULL;
-	for (int i = 0; i < n_named; i++) {
+	for (int i = 0; i < n; i++) {
 		const struct kstack *ks = &named[i].ks;
 
 		if (va >= ks->bottom && va < ks->top) {

@@ -55,7 +55,9 @@
 /* Interrupt vectors of the local APIC (the IDT's top 16). A vector's
  * upper 4 bits are its priority class: these outrank every device. */
 #define VEC_LAPIC_TIMER  0xF0
+#define VEC_WAKE         0xFB   /* wake an idle CPU (smp.c) */
 #define VEC_IPI_TEST     0xFC   /* the self-tests' IPIs */
+#define VEC_TLB_SHOOTDOWN 0xFD  /* flush a page (tlb.c) */
 #define VEC_LAPIC_ERROR  0xFE
 #define VEC_SPURIOUS     0xFF   /* spurious interrupts (not 0: #DE) */
 

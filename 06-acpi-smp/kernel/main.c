@@ -20,6 +20,7 @@
 #include "panic.h"
 #include "percpu.h"
 #include "pic.h"
+#include "smp.h"
 #include "string.h"
 #include "vm.h"
 #include <stddef.h>
@@ -146,6 +147,7 @@ static _Noreturn void kmain_continue(void)
 	acpi_setup();                         /* ACPI tables, the MADT */
 	percpu_setup();                       /* a struct cpu for each CPU */
 	clock_setup();                        /* TSC, LAPIC timer measured */
+	smp_start();                          /* every other CPU online */
 	vm_print_layout();
 	kprintf("Frames: %lu free, %lu used\n",
 		(unsigned long)frame_free_count(),

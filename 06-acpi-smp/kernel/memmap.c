@@ -6,6 +6,7 @@
 #include "memmap.h"
 #include "kprintf.h"
 #include "panic.h"
+#include "smp.h"
 #include "string.h"
 
 /**
@@ -90,14 +91,19 @@ static void print_sanitised(void)
  * sanitiser as *carve-outs*: they appear in the sanitised map as
  * "kernel" and "boot", never as "usable". This is why the kernel's
  * physical range travels in the boot record: Redox passes it on for the
- * same reason.
+ * same reason. From chapter 06 on, one more page is the kernel's from
+ * the start: the trampoline's, below 1 MiB, where the other CPUs run
+ * their first instructions (trampoline.asm). It is "kernel" and never
+ * freed, so no allocator, now or in a later chapter that hands out low
+ * memory, can give it away.
  */
 void memmap_init(const struct boot_info *bi)
 {
-	struct mem_range carve[3] = {
+	struct mem_range carve[4] = {
 		{ bi->kernel_start, bi->kernel_end, E820_KERNEL },
 		{ bi->boot_data_start, bi->boot_data_end, E820_BOOT },
 		{ bi->stack_base, bi->stack_base + bi->stack_size, E820_BOOT },
+		{ trampoline_base, trampoline_base + 4096, E820_KERNEL },
 	};
 	int n = (int)bi->e820_count;
 
@@ -115,7 +121,7 @@ void memmap_init(const struct boot_info *bi)
 	if (bi->flags & BIF_E820_TRUNCATED)
 		kprintf("(the BIOS had more entries; only %d kept)\n", n);
 
-	memmap_count = e820_sanitise(memmap_raw, n, carve, 3, memmap,
+	memmap_count = e820_sanitise(memmap_raw, n, carve, 4, memmap,
 				     E820_MAX_OUT);
 	if (memmap_count < 0)
 		panic("E820 sanitiser: %s", e820_strerror(memmap_count));

@@ -3,8 +3,9 @@
  * and walks the 4-level page tables of one address space.
  *
  * Pure logic: it reaches memory only through pt_phys_to_virt(), gets
- * table pages from frame_alloc() and tells the CPU about changes with
- * tlb_flush_page() (paging.h). The host unit tests
+ * table pages from frame_alloc(), tells the CPUs about changes with
+ * tlb_flush_page() and tlb_shootdown_page(), and takes its lock with
+ * spin_lock() (paging.h). The host unit tests
  * (tests/host/test_paging.c) compile this very file.
  */
 #include <stdbool.h>
@@ -12,6 +13,7 @@
 #include <stdint.h>
 
 #include "paging.h"
+#include "spinlock.h"
 /* frame_alloc() and frame_free(). The host test declares the two
  * itself, before including this file, so it needs no frame.h. */
 #ifndef HOST_TEST
@@ -299,8 +301,10 @@ static void upgrade_path(struct path *p, int below, uint64_t page_flags)
  * CR3 reload drops all non-global TLB entries.
  *
  * Our rule is simple: **every call that changes an entry ends with one
- * `tlb_flush_page(va)`**, after its last write, whether it mapped,
- * unmapped, upgraded a table entry or changed flags. One flush per call
+ * flush of va**, after its last write, whether it mapped, unmapped,
+ * upgraded a table entry or changed flags: `tlb_flush_page(va)` after
+ * a map, `tlb_shootdown_page(va)` (every CPU's, below) after an unmap
+ * or a change of flags. One flush per call
  * is enough because every entry a call changes lies on va's own walk.
  * After a plain map the flush is not needed: the CPU never caches an
  * entry that is not present. It costs one INVLPG, a few hundred cycles
@@ -310,9 +314,29 @@ static void upgrade_path(struct path *p, int below, uint64_t page_flags)
  *
  * Redox reaches the same goal with *flush tokens*: every change returns
  * a value that must be flushed or explicitly ignored, or the kernel
- * panics. With one CPU, one rule inside the mapper does the job. With
- * several CPUs, the other CPUs' TLBs need flushing too (a *shootdown*,
- * which Redox does not do); that belongs to the SMP chapter.
+ * panics. With one CPU, one rule inside the mapper does the job.
+ *
+ * ### Every CPU has a TLB
+ *
+ * With several CPUs, each has its own TLB, and INVLPG clears only the
+ * TLB of the CPU that executes it. After an unmap, another CPU that
+ * used the page a moment ago may still hold the old translation, and
+ * go on reading and writing the frame through it, although the frame
+ * has gone back to the allocator and belongs to someone else by now.
+ * So an unmap, and a change of flags (which may take a right away),
+ * must make *every* CPU forget the page, and wait until all of them
+ * have, before the frame or any table it unlinked can be used again.
+ * That is a *TLB shootdown*: `tlb_shootdown_page(va)`, which the
+ * kernel implements with interrupts between CPUs (tlb.c), and which
+ * returns only when every CPU has flushed. Redox 0.3.5 never does one;
+ * its other CPUs keep whatever they cached.
+ *
+ * A map needs no shootdown. Another CPU cannot have cached a page that
+ * was not there (the CPU never caches a not-present entry), and a map
+ * only ever adds rights to the table entries above the page; in the
+ * kernel's tables it never changes them at all, because they are made
+ * with every right a page below may need (below). The self-test
+ * `unmapped_page_faults_on_other_cpu` shows the shootdown at work.
  */
 
 /**
@@ -392,7 +416,33 @@ static int tables_missing(const struct path *p, int leaf)
 	return PAGE_ERR_EXISTS;
 }
 
-/* Map a page at level `leaf` (L_PT: 4 KiB, L_PD: 2 MiB). */
+/**
+ * ## One lock for the tables
+ *
+ * Two CPUs that change the same tables at once can lose a change. Both
+ * find the same PD entry empty, both link a fresh PT into it, and the
+ * second write wins: the first CPU's page is gone, and its table frame
+ * leaks. Or one CPU frees a table that it found empty while another
+ * is adding an entry to it. So every operation below runs whole under
+ * the page-table lock, from its first look at an entry to its last
+ * write (and the shootdown after an unmap): to every other CPU, a map,
+ * an unmap or a change of flags happens in one step.
+ *
+ * One lock serves all tables: this kernel has one address space, the
+ * kernel's (a later chapter with one per process can give each its
+ * own). In the lock order it comes after the heap and before the frame
+ * allocator: the mapper calls frame_alloc() and frame_free() with it
+ * held, and never calls the heap.
+ *
+ * `page_walk()` alone takes no lock. It serves the exception report,
+ * and a fault inside the mapper happens with the lock held by the very
+ * CPU that reports it; a snapshot that may be half a change old is
+ * what a report can have.
+ */
+static struct spinlock pt_lock = SPINLOCK_INIT("page tables");
+
+/* Map a page at level `leaf` (L_PT: 4 KiB, L_PD: 2 MiB). Holds the
+ * page-table lock. */
 static int map_page(uint64_t pml4, uint64_t va, uint64_t pa,
 		    uint64_t flags, int leaf)
 {
@@ -420,12 +470,22 @@ static int map_page(uint64_t pml4, uint64_t va, uint64_t pa,
 
 int page_map(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
 {
-	return map_page(pml4, va, pa, flags, L_PT);
+	int err;
+
+	spin_lock(&pt_lock);
+	err = map_page(pml4, va, pa, flags, L_PT);
+	spin_unlock(&pt_lock);
+	return err;
 }
 
 int page_map_2m(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
 {
-	return map_page(pml4, va, pa, flags, L_PD);
+	int err;
+
+	spin_lock(&pt_lock);
+	err = map_page(pml4, va, pa, flags, L_PD);
+	spin_unlock(&pt_lock);
+	return err;
 }
 
 /**
@@ -465,10 +525,10 @@ int page_map_2m(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags)
  *   something else. Redox frees them, under its shared slots 509 and
  *   510.
  *
- * Order matters: first clear the entries, then flush, and only then
- * free the frames. Until the INVLPG, the paging-structure caches may
- * still point at a table we unlinked, and a frame must not be reused
- * while the CPU may read it as a table.
+ * Order matters: first clear the entries, then flush, on every CPU,
+ * and only then free the frames. Until the flush, a CPU's
+ * paging-structure caches may still point at a table we unlinked, and
+ * a frame must not be reused while some CPU may read it as a table.
  */
 
 /* Every one of the 512 entries zero? The search starts at entry
@@ -535,7 +595,8 @@ static int tables_prune(struct path *p, uint64_t va, uint64_t *freed)
 	return n;
 }
 
-int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa)
+/* Holds the page-table lock. */
+static int unmap_page(uint64_t pml4, uint64_t va, uint64_t *pa)
 {
 	uint64_t freed[MAX_NEW_TABLES], e;
 	struct path p;
@@ -547,12 +608,22 @@ int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa)
 	e = *p.slot[p.level];
 	*p.slot[p.level] = 0;
 	n = tables_prune(&p, va, freed);
-	tlb_flush_page(va);
+	tlb_shootdown_page(va);          /* every CPU has forgotten va */
 	for (int i = 0; i < n; i++)
 		frame_free(freed[i], 1);
 	if (pa)
 		*pa = e & leaf_addr_mask(p.level);
 	return 0;
+}
+
+int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa)
+{
+	int err;
+
+	spin_lock(&pt_lock);
+	err = unmap_page(pml4, va, pa);
+	spin_unlock(&pt_lock);
+	return err;
 }
 
 /**
@@ -582,10 +653,12 @@ int page_translate(uint64_t pml4, uint64_t va, struct page_info *out)
 
 	if (!is_canonical(va))
 		return PAGE_ERR_NONCANONICAL;
+	spin_lock(&pt_lock);
 	err = find_page(pml4, va, &p);
+	e = *p.slot[p.level];
+	spin_unlock(&pt_lock);
 	if (err)
 		return err;
-	e = *p.slot[p.level];
 	mask = leaf_addr_mask(p.level);
 	out->size = level_size(p.level);
 	out->phys = (e & mask) | (va & (out->size - 1));
@@ -595,7 +668,8 @@ int page_translate(uint64_t pml4, uint64_t va, struct page_info *out)
 	return 0;
 }
 
-int page_protect(uint64_t pml4, uint64_t va, uint64_t flags)
+/* Holds the page-table lock. */
+static int protect_page(uint64_t pml4, uint64_t va, uint64_t flags)
 {
 	struct path p;
 	uint64_t e;
@@ -610,8 +684,18 @@ int page_protect(uint64_t pml4, uint64_t va, uint64_t flags)
 	e |= flags | PTE_P | (p.level != L_PT ? PTE_PS : 0);
 	upgrade_path(&p, p.level, flags);
 	*p.slot[p.level] = e;
-	tlb_flush_page(va);
+	tlb_shootdown_page(va);      /* rights may have been taken away */
 	return 0;
+}
+
+int page_protect(uint64_t pml4, uint64_t va, uint64_t flags)
+{
+	int err;
+
+	spin_lock(&pt_lock);
+	err = protect_page(pml4, va, flags);
+	spin_unlock(&pt_lock);
+	return err;
 }
 
 /* Record the walk for va; stops where the CPU would stop. */

@@ -122,10 +122,11 @@ struct page_walk {
  * Each returns 0 or a negative PAGE_ERR_* code, and changes nothing at
  * all when it fails. Details and the reasons behind them: paging.c.
  *
- * Preconditions for all of them: the caller holds whatever lock
- * protects this address space (none is needed yet: one CPU, interrupts
- * off), and every table reachable from pml4 was made by these
- * functions or follows their rules (one parent per table).
+ * Each takes the page-table lock for its whole run (paging.c, "One
+ * lock for the tables"), so the caller may hold the heap lock but not
+ * the frame lock (the lock order, spinlock.c). Precondition: every
+ * table reachable from pml4 was made by these functions or follows
+ * their rules (one parent per table).
  */
 
 /* Map the 4 KiB page at va to the frame pa. P is implied. flags: any
@@ -153,7 +154,9 @@ int page_translate(uint64_t pml4, uint64_t va, struct page_info *out);
  * mapping is a large page. */
 int page_protect(uint64_t pml4, uint64_t va, uint64_t flags);
 
-/* Record every entry the CPU would read to translate va. */
+/* Record every entry the CPU would read to translate va. Takes no
+ * lock: a snapshot for reports, which may be taken with the lock held
+ * (paging.c). */
 void page_walk(uint64_t pml4, uint64_t va, struct page_walk *w);
 
 /* Decode an entry's flags into buf, in fixed columns (see paging.c):
@@ -173,8 +176,12 @@ const char *pte_flags_str(uint64_t entry, char *buf, size_t len);
  * frame allocator (frame.h: `frame_alloc()`, `frame_free()`), and
  * `tlb_flush_page()` tells the CPU to forget what it cached about va
  * (the kernel runs INVLPG; the host test writes the call down).
+ * `tlb_shootdown_page()` tells *every* CPU, and returns when all have
+ * forgotten va (the kernel's tlb.c; the host test writes it down too).
+ * The lock is spinlock.h's (the host test brings its own).
  */
 void *pt_phys_to_virt(uint64_t phys);
 void tlb_flush_page(uint64_t va);
+void tlb_shootdown_page(uint64_t va);
 
 #endif /* PAGING_H */

@@ -13,4 +13,14 @@ _Noreturn void panic_at(const char *file, int line, const char *fmt, ...)
 _Noreturn void halt_forever(void);
 _Noreturn void qemu_exit(bool pass);
 
+/* The start of every panic and exception report (panic.c): claim the
+ * panic, stop the other CPUs by NMI, take the console over. Returns
+ * how many CPUs stopped; does not return on a CPU that finds another
+ * one panicking. Interrupts off. */
+unsigned panic_begin(void);
+bool panic_in_progress(void);
+
+/* The NMI handler, when a panic is in progress: halt this CPU. */
+_Noreturn void panic_stop_this_cpu(void);
+
 #endif

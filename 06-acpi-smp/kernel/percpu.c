@@ -4,7 +4,6 @@
  */
 #include "percpu.h"
 #include "acpi_setup.h"
-#include "bootinfo.h"
 #include "boot_alloc.h"
 #include "kprintf.h"
 #include "lapic.h"
@@ -82,8 +81,9 @@
  * APIC id: with `-smp 6,sockets=2,cores=3` the ids are 0, 1, 2, 4, 5,
  * 6, and index 3 has APIC id 4. A table from APIC id to struct (xAPIC
  * ids have 8 bits, so 256 entries) answers the reverse question for
- * the code that only knows an APIC id: the GS check below, and the
- * interrupt handlers of part 2. CPUs the MADT lists as disabled get no
+ * the code that only knows an APIC id: the GS check below, and a CPU
+ * that has just started and knows nothing but its APIC id
+ * (trampoline.asm). CPUs the MADT lists as disabled get no
  * struct: they cannot be started (`-smp 4,maxcpus=8` lists four).
  *
  * ## False sharing
@@ -131,12 +131,14 @@ struct cpu cpu_boot = {
 	.tables = &cpu0_tables,
 };
 
-extern struct boot_info boot_record;       /* main.c */
+
+extern struct kstack boot_cpu_stack;       /* main.c */
 
 static struct cpu *boot_list[1] = { &cpu_boot };
 static struct cpu **cpus = boot_list;      /* index -> struct cpu */
 static unsigned ncpus = 1;
-static struct cpu *by_apic_id[256];        /* xAPIC ids are 8 bits */
+struct cpu *cpu_by_apic[CPU_MAX];          /* xAPIC ids are 8 bits */
+bool percpu_ready;
 
 void percpu_install(struct cpu *c)
 {
@@ -146,6 +148,7 @@ void percpu_install(struct cpu *c)
 		panic("percpu: GS base %lx, but %%gs:0 reads %p",
 		      (unsigned long)rdmsr(MSR_IA32_GS_BASE),
 		      (void *)this_cpu());
+	percpu_ready = true;
 }
 
 unsigned cpu_count(void)
@@ -160,7 +163,7 @@ struct cpu *cpu_get(unsigned index)
 
 struct cpu *cpu_by_apic_id(uint32_t apic_id)
 {
-	return apic_id < 256 ? by_apic_id[apic_id] : NULL;
+	return apic_id < 256 ? cpu_by_apic[apic_id] : NULL;
 }
 
 const char *cpu_state_name(int state)
@@ -189,18 +192,15 @@ static struct cpu *cpu_new(unsigned index, const struct madt_cpu *m)
 }
 
 /**
- * ## The same path on every CPU
+ * ## The same steps on every CPU
  *
- * The second part of this chapter starts the other CPUs, and each runs
- * the same steps for itself, in the same order as the boot CPU did
- * (each step is per CPU: registers and MSRs belong to one CPU):
- *
- * 1. the CPU features: PAT, NXE, PGE, WP (vm_init()'s first steps on
- *    the boot CPU);
- * 2. `gdt_init(c->tables)`: its own GDT, TSS and IST stacks, and the
- *    segment reload;
- * 3. `percpu_cpu_online(c)`: GS base, local APIC, online;
- * 4. `idt_load()`: the one IDT all CPUs share.
+ * Every other CPU runs the boot CPU's per-CPU steps for itself when
+ * smp.c starts it (`ap_main`), since registers and MSRs belong to one
+ * CPU: its own GDT and TSS, loaded with a segment reload; then its GS
+ * base; the one IDT all CPUs share; the CPU features
+ * (cpu_init_features()); its local APIC. The boot CPU's last step is
+ * this one; another CPU is online once the boot CPU has seen it
+ * report in (smp.c).
  */
 void percpu_cpu_online(struct cpu *c)
 {
@@ -216,7 +216,7 @@ void percpu_cpu_online(struct cpu *c)
  *
  * 1. The boot CPU's APIC id, read from its own local APIC (acpi_setup()
  *    moved the MADT entry with that id to index 0), and its stack: the
- *    boot stack the loader set up.
+ *    guarded kernel stack kmain moved onto.
  * 2. The list: one pointer per enabled CPU; entry 0 is `cpu_boot`, the
  *    others are allocated (boot_alloc.c: they are kept for good) and
  *    marked offline. A CPU whose id needs the x2APIC (above 254)
@@ -239,10 +239,7 @@ void percpu_setup(void)
 
 	cpu_boot.apic_id = lapic_id();                         /* 1. */
 	cpu_boot.acpi_uid = m ? m->cpu[0].uid : 0;
-	cpu_boot.kstack = (struct kstack){
-		(uint64_t)phys_to_virt(boot_record.stack_base),
-		(uint64_t)phys_to_virt(boot_record.stack_base +
-				       boot_record.stack_size) };
+	cpu_boot.kstack = boot_cpu_stack;      /* kmain moved onto it */
 	list = boot_alloc(n * sizeof *list, 8);                /* 2. */
 	list[0] = &cpu_boot;
 	for (unsigned i = 1; i < n; i++) {
@@ -257,7 +254,7 @@ void percpu_setup(void)
 	cpus = list;
 	ncpus = kept;
 	for (unsigned i = 0; i < ncpus; i++)                   /* 3. */
-		by_apic_id[cpus[i]->apic_id] = cpus[i];
+		cpu_by_apic[cpus[i]->apic_id] = cpus[i];
 	percpu_cpu_online(&cpu_boot);                          /* 4. */
 	kprintf("CPUs: %u; the boot CPU is index 0, APIC id %u; GS base "
 		"%lx\n", ncpus, cpu_boot.apic_id,

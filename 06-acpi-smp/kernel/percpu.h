@@ -11,8 +11,7 @@
 #include <stdint.h>
 
 /* What a CPU is doing. The boot CPU is CPU_ONLINE from percpu_setup()
- * on; the others are CPU_OFFLINE until chapter 06's second part starts
- * them. */
+ * on; the others are CPU_OFFLINE until smp_start() starts them. */
 enum cpu_state {
 	CPU_OFFLINE,    /* listed in the MADT, not started */
 	CPU_STARTING,   /* sent INIT-SIPI-SIPI, not yet reported in */
@@ -20,12 +19,20 @@ enum cpu_state {
 	CPU_FAILED,     /* did not report in; left out */
 };
 
+/* The most CPUs: xAPIC ids have 8 bits, and 255 is the broadcast id. */
+#define CPU_MAX 256
+
+/* Bytes of one console line a CPU collects before printing it whole
+ * (console.c). */
+#define CONSOLE_LINE 160
+
 /*
  * One CPU's data. Invariants, once percpu_install(c) has run on it:
  * its GS base holds c, c->self == c, and nothing but that CPU writes
- * the fields below `tables` (the others may read them, as gdb does).
- * The struct fills whole 64-byte cache lines, so two CPUs never write
- * the same line (percpu.c, "False sharing").
+ * the fields between `lock_depth` and `tlb_from` (the others may read
+ * them, as gdb does). The struct fills whole 64-byte cache lines, and
+ * the fields other CPUs write have lines of their own, so two CPUs
+ * rarely write the same line (percpu.c, "False sharing").
  */
 struct cpu {
 	struct cpu *self;          /* offset 0: what this_cpu() loads */
@@ -33,7 +40,8 @@ struct cpu {
 	                              the boot CPU is 0 */
 	uint32_t apic_id;          /* its local APIC's id (the MADT's) */
 	uint32_t acpi_uid;         /* the MADT's ACPI Processor UID */
-	volatile int state;        /* enum cpu_state */
+	volatile int state;        /* enum cpu_state (smp.c: who writes
+	                              it when) */
 	struct cpu_tables *tables; /* its GDT, TSS and IST stacks */
 	struct kstack kstack;      /* its kernel stack */
 
@@ -47,6 +55,27 @@ struct cpu {
 	uint32_t lapic_esr;        /* the last one's error status */
 	uint64_t lapic_spurious;   /* spurious interrupts (vector 0xFF) */
 	uint64_t timer_ticks;      /* local APIC timer interrupts */
+	uint64_t tlb_sent;         /* shootdowns it asked for (tlb.c) */
+	uint64_t tlb_answered;     /* flushes it did for others */
+	uint64_t idle_wakeups;     /* times its idle loop woke (smp.c) */
+	uint64_t online_tsc;       /* TSC when it reported in (smp.c) */
+	unsigned line_len;         /* bytes in line[] (console.c) */
+	char line[CONSOLE_LINE];   /* the console line it is writing */
+
+	/* Written by other CPUs too, atomically: */
+	uint64_t tlb_from[CPU_MAX / 64]    /* bit i: CPU i asks this one */
+		__attribute__((aligned(64))); /* to flush (tlb.c) */
+	volatile uint32_t tlb_left;  /* of this CPU's own request, the
+	                                CPUs yet to flush */
+	uint64_t tlb_va;             /* the page it asked them to flush */
+	void (*volatile work)(void *); /* smp_run_on(): run this next */
+	void *work_arg;
+	volatile uint64_t work_done;   /* works it has finished */
+	volatile uint32_t start_token; /* smp.c: the boot CPU's number for
+	                                  this start of the CPU */
+	volatile uint32_t reported;    /* the CPU: the token it started
+	                                  with, once in long mode */
+	volatile int stopped;          /* it took the panic's NMI */
 } __attribute__((aligned(64)));
 
 #define CPU_SELF_OFFSET 0          /* this_cpu()'s load: %gs:0 */
@@ -70,6 +99,14 @@ static inline struct cpu *this_cpu(void)
 /* The boot CPU's struct, static: it is needed before the heap exists
  * (the heap's lock uses it), so it cannot come from the heap. */
 extern struct cpu cpu_boot;
+
+/* this_cpu() works: the boot CPU's GS base is installed. Until then
+ * only the boot CPU runs, and the console writes without a buffer. */
+extern bool percpu_ready;
+
+/* APIC id -> struct cpu, NULL for an id no enabled CPU has. A CPU
+ * that has just started finds its struct here (trampoline.asm). */
+extern struct cpu *cpu_by_apic[CPU_MAX];
 
 /* Point this CPU's GS base at c. Run on the CPU itself, interrupts
  * off, after its last segment reload (gdt_load clears the GS base). */

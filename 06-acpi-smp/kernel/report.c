@@ -133,17 +133,25 @@ static void explain_walk(uint64_t addr)
  * chain of saved RBPs leads from the faulting function up to
  * `kernel_entry`, whose RBP is 0. Before following a frame pointer the
  * code checks that it is aligned and that both words are mapped: a
- * corrupt stack ends the backtrace, not the report.
+ * corrupt stack ends the backtrace, not the report. The check reads
+ * the tables with page_walk(), which takes no lock (from chapter 06 on
+ * the mapper has one, and a fault inside the mapper is reported by the
+ * CPU that holds it).
  */
+/* Is the page holding va present? */
+static int word_mapped(uint64_t va)
+{
+	struct page_walk w;
+
+	page_walk(read_cr3() & PTE_ADDR, va, &w);   /* takes no lock */
+	return w.levels > 0 && (w.entry[w.levels - 1] & PTE_P);
+}
+
 /* A frame pointer we may follow: 8-byte aligned, and both words of the
  * frame on a present page. */
 static int frame_readable(uint64_t fp)
 {
-	struct page_info pi;
-	uint64_t cr3 = read_cr3() & PTE_ADDR;
-
-	return fp && !(fp & 7) && page_translate(cr3, fp, &pi) == 0 &&
-	       page_translate(cr3, fp + 8, &pi) == 0;
+	return fp && !(fp & 7) && word_mapped(fp) && word_mapped(fp + 8);
 }
 
 static void backtrace(const struct trap_frame *f)
@@ -216,6 +224,7 @@ _Noreturn void trap_report(const struct trap_frame *f)
 	static int reporting;
 	char sym[64];
 	uint64_t here = (uint64_t)__builtin_frame_address(0);
+	unsigned stopped = panic_begin();     /* the other CPUs stop */
 	struct cpu *c = this_cpu();
 	int ist = ist_of_stack(c->tables, here);
 
@@ -249,8 +258,12 @@ _Noreturn void trap_report(const struct trap_frame *f)
 		kprintf("  handler running on IST%d stack %016lx-%016lx\n", ist,
 			(unsigned long)c->tables->ist_bottom[ist],
 			(unsigned long)c->tables->ist_top[ist]);
-	kprintf("  on CPU %u (APIC id %u), GS base %016lx\n", c->index,
+	kprintf("  on CPU %u (APIC id %u), GS base %016lx", c->index,
 		c->apic_id, (unsigned long)rdmsr(MSR_IA32_GS_BASE));
+	if (cpu_count() > 1)
+		kprintf("; %u other CPU%s stopped", stopped,
+			stopped == 1 ? "" : "s");
+	kprintf("\n");
 	registers(f);
 	backtrace(f);
 	kprintf("halting\n");

@@ -2,10 +2,9 @@
  * spinlock.h: the kernel's lock. A CPU that finds it taken waits,
  * spinning, until the holder lets go. spinlock.c explains the rules.
  *
- * Chapter 05 has one CPU, and the heap is the first user: the lock
- * there makes it safe from interrupt handlers and names the order in
- * which locks may be taken. Chapter 06 makes the same calls work across
- * CPUs (a ticket lock with counters); this interface does not change.
+ * Chapter 05 had one CPU. From chapter 06 on the same calls work
+ * across CPUs: a ticket lock, fair, with counters; the interface is
+ * chapter 05's, so the heap's code did not change.
  */
 #ifndef SPINLOCK_H
 #define SPINLOCK_H
@@ -18,14 +17,28 @@ struct spinlock {
 	const char *name;          /* for reports and gdb: "heap" */
 	int cpu;                   /* the holder's CPU index, -1 if none */
 	uintptr_t caller;          /* where the holder called spin_lock() */
+
+	/* The ticket lock (spinlock.c, "Taking turns"). */
+	volatile uint32_t next;    /* the next ticket to hand out */
+	volatile uint32_t serving; /* the ticket whose turn it is */
+
+	/* Counters, written by the holder only (gdb: `locks`). */
+	uint64_t acquired;         /* times taken */
+	uint64_t contended;        /* of those, times the taker waited */
+	uint64_t spins;            /* turns of the waiting loop, in all */
+	uint64_t longest;          /* the longest wait, in TSC ticks */
+
+	struct spinlock *list_next; /* the list of locks (spin_locks()) */
+	bool listed;                /* on that list */
 };
 
 #define SPINLOCK_INIT(lock_name) \
 	{ .locked = 0, .name = (lock_name), .cpu = -1, .caller = 0 }
 
 /* Take the lock: interrupts off (restored by the matching outermost
- * spin_unlock()), preemption off, then wait until it is free. Panics
- * if this CPU holds it already. */
+ * spin_unlock()), preemption off, then wait for this CPU's turn.
+ * Panics if this CPU holds it already, or after waiting
+ * SPIN_LIMIT_SECONDS without the lock changing hands. */
 void spin_lock(struct spinlock *l);
 
 /* Let go. Panics if this CPU does not hold it. */
@@ -37,5 +50,14 @@ bool spin_held(const struct spinlock *l);
 /* Locks this CPU holds, and its preempt count. 0 outside any lock. */
 unsigned spin_depth(void);
 unsigned preempt_count(void);
+
+/* How long a waiter may see the lock not change hands before it
+ * panics: a deadlock, or a holder that never lets go. */
+#define SPIN_LIMIT_SECONDS 5
+
+/* Every lock in the kernel's data that has been taken at least once,
+ * newest first, linked by list_next (gdb's `locks` walks the same
+ * list). */
+struct spinlock *spin_locks(void);
 
 #endif /* SPINLOCK_H */

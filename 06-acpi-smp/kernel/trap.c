@@ -7,6 +7,7 @@
 #include "kprintf.h"
 #include "ksyms.h"
 #include "lapic.h"
+#include "panic.h"
 #include "percpu.h"
 #include "pic.h"
 
@@ -18,7 +19,8 @@
  * handler that returns can resume the interrupted code exactly where it
  * stopped, or somewhere else (chapter 08 switches threads this way).
  *
- * Before anything else, `percpu_trap_enter` checks that the GS base is
+ * Before anything else, an NMI while another CPU panics stops this CPU
+ * (panic.c). Then `percpu_trap_enter` checks that the GS base is
  * this CPU's `struct cpu` (percpu.c), and counts the trap as one more
  * level of nesting; every way out of the dispatcher undoes that.
  *
@@ -56,8 +58,10 @@ void trap_dispatch(struct trap_frame *f)
 {
 	int irq = (int)f->vector - PIC_VECTOR_BASE;
 
+	if (f->vector == T_NMI && panic_in_progress())
+		panic_stop_this_cpu();         /* another CPU panics */
 	percpu_trap_enter(f->vector);
-	counts[f->vector & 0xFF]++;
+	__atomic_fetch_add(&counts[f->vector & 0xFF], 1, __ATOMIC_RELAXED);
 	if (handlers[f->vector & 0xFF]) {
 		handlers[f->vector & 0xFF](f);
 	} else if (f->vector == T_BREAKPOINT) {
@@ -73,12 +77,13 @@ void trap_dispatch(struct trap_frame *f)
 	percpu_trap_exit();
 }
 
-/* How many times `vector` has arrived since boot, on any CPU. (Not
- * exact once several CPUs take interrupts: the counts are not atomic.
- * The tests read them on one CPU.) */
+/* How many times `vector` has arrived since boot, on every CPU
+ * together. Several CPUs take interrupts at once, so each count is
+ * raised with an atomic add (`lock add`): an ordinary `++` would lose
+ * updates. */
 uint64_t trap_count(int vector)
 {
-	return counts[vector & 0xFF];
+	return __atomic_load_n(&counts[vector & 0xFF], __ATOMIC_RELAXED);
 }
 
 /* A name for every vector above the exceptions, for the report. */
@@ -88,7 +93,9 @@ const char *trap_vector_name(uint64_t vector)
 		return "8259 PIC line (IRQ = vector - 0x20)";
 	switch (vector) {
 	case VEC_LAPIC_TIMER: return "local APIC timer";
+	case VEC_WAKE:        return "wake-up IPI";
 	case VEC_IPI_TEST:    return "test IPI";
+	case VEC_TLB_SHOOTDOWN: return "TLB shootdown IPI";
 	case VEC_LAPIC_ERROR: return "local APIC error";
 	case VEC_SPURIOUS:    return "local APIC spurious";
 	default:              return "unexpected interrupt";

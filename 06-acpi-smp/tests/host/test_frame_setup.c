@@ -20,6 +20,7 @@
 #include "../../kernel/format.c"
 #include "../../kernel/frame.c"
 #include "../../kernel/frame_setup.c"
+#include "spinlock_host.h"
 
 #define MiB (1ull << 20)
 

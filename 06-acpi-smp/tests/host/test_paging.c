@@ -25,7 +25,11 @@
  *   a table the mapper forgot to zero shows up as garbage). It catches
  *   double and stray frees, counts the frames in use, and can be told
  *   to fail from the k-th allocation on;
- * - `tlb_flush_page()` writes every call into a log.
+ * - `tlb_flush_page()` and `tlb_shootdown_page()` write every call
+ *   into a log, the kind of flush with it;
+ * - `spin_lock()` and `spin_unlock()` check that the page-table lock
+ *   is taken once and released, and note whether it is held when the
+ *   mapper takes frames, gives them back or flushes.
  *
  * frame_alloc() and frame_free() are declared below, before paging.c is
  * included. paging.c includes the kernel's frame.h only when HOST_TEST
@@ -56,6 +60,9 @@ void frame_free(uint64_t phys, uint64_t count);
 
 static uint8_t *ram;
 static bool frame_used[RAM_FRAMES];
+static bool locked;               /* the page-table lock is held */
+static long lock_count;           /* times it was taken */
+static long frames_under_lock;    /* frame_alloc/free calls with it */
 static int frames_in_use;
 static long fail_countdown = -1;  /* -1: never fail; k: k more succeed */
 static long allocations;          /* successful frame_alloc calls */
@@ -77,6 +84,7 @@ void *pt_phys_to_virt(uint64_t phys)
 
 int frame_alloc(uint64_t count, uint64_t *phys)
 {
+	frames_under_lock += locked;
 	if (fail_countdown == 0)
 		return -1;
 	for (uint64_t f = 1; f + count <= RAM_FRAMES; f++) {
@@ -103,6 +111,7 @@ void frame_free(uint64_t phys, uint64_t count)
 {
 	uint64_t f = phys / PAGE_SIZE;
 
+	frames_under_lock += locked;
 	if (phys % PAGE_SIZE || f == 0 || f + count > RAM_FRAMES) {
 		check_fail(__FILE__, __LINE__, "frame_free(%#lx): bad frame",
 			   (unsigned long)phys);
@@ -139,11 +148,44 @@ static uint64_t flush_log[FLUSH_LOG];
 static long flush_count;
 static int flush_frames_in_use;  /* frames_in_use at the last flush */
 
+static long shootdown_count;       /* of the flushes, shootdowns */
+static long flushes_unlocked;     /* flushes without the lock */
+
 void tlb_flush_page(uint64_t va)
 {
 	flush_log[flush_count % FLUSH_LOG] = va;
 	flush_count++;
 	flush_frames_in_use = frames_in_use;
+	flushes_unlocked += !locked;
+}
+
+/* Every CPU's flush: for the mapper, a flush like the other, which
+ * must come before any frame it freed goes back. */
+void tlb_shootdown_page(uint64_t va)
+{
+	tlb_flush_page(va);
+	shootdown_count++;
+}
+
+/* ---- The page-table lock ---------------------------------------- */
+
+void spin_lock(struct spinlock *l)
+{
+	if (l->locked)
+		check_fail(__FILE__, __LINE__, "lock '%s' taken twice",
+			   l->name);
+	l->locked = 1;
+	locked = true;
+	lock_count++;
+}
+
+void spin_unlock(struct spinlock *l)
+{
+	if (!l->locked)
+		check_fail(__FILE__, __LINE__, "lock '%s' released unheld",
+			   l->name);
+	l->locked = 0;
+	locked = false;
 }
 
 static uint64_t last_flush(void)
@@ -1000,14 +1042,20 @@ static void tlb_flush_on_every_change(void)
 	long n = flush_count;
 	int in_use;
 
+	long shot = shootdown_count;
+
+	/* a map flushes this CPU; protect and unmap every CPU */
 	EXPECT_ERR(page_map(pml4, va, 0x1000, 0), 0);
 	CHECK(flush_count == n + 1 && last_flush() == va);
+	CHECK(shootdown_count == shot);
 	EXPECT_ERR(page_protect(pml4, va, PTE_W), 0);
 	CHECK(flush_count == n + 2 && last_flush() == va);
+	CHECK(shootdown_count == shot + 1);
 	EXPECT_ERR(page_map_2m(pml4, big, 0, 0), 0);
 	CHECK(flush_count == n + 3 && last_flush() == big);
 	EXPECT_ERR(page_protect(pml4, big, PTE_NX), 0);
 	CHECK(flush_count == n + 4 && last_flush() == big);
+	CHECK(shootdown_count == shot + 2);
 	/* failures and reads change nothing and flush nothing */
 	EXPECT_ERR(page_map(pml4, va, 0x1000, 0), PAGE_ERR_EXISTS);
 	EXPECT_ERR(page_map(pml4, big, 0, 0), PAGE_ERR_HUGE);
@@ -1021,8 +1069,44 @@ static void tlb_flush_on_every_change(void)
 	in_use = frames_in_use;
 	EXPECT_ERR(page_unmap(pml4, va, NULL), 0);  /* frees 3 tables */
 	CHECK(flush_count == n + 6 && last_flush() == va);
+	CHECK(shootdown_count == shot + 4);
 	/* the frames went back only after the flush */
 	CHECK(flush_frames_in_use == in_use && frames_in_use == in_use - 3);
+	as_destroy(pml4);
+}
+
+/* ---- The lock -------------------------------------------------- */
+
+/* Every operation takes the page-table lock once and lets it go, and
+ * holds it while it takes and frees table frames and flushes; a
+ * failing call too. (The walk for reports takes no lock.) */
+static void lock_held_by_every_operation(void)
+{
+	uint64_t pml4 = as_new(), va = make_va(9, 9, 9, 9), pa;
+	struct page_info in;
+	struct page_walk w;
+	long n = lock_count, frames = frames_under_lock;
+
+	flushes_unlocked = 0;
+	EXPECT_ERR(page_map(pml4, va, 0x3000, PTE_W), 0);  /* 3 tables */
+	CHECK(lock_count == n + 1 && !locked);
+	CHECKF(frames_under_lock == frames + 3, "%ld frame calls locked",
+	       frames_under_lock - frames);
+	EXPECT_ERR(page_map(pml4, va, 0x3000, PTE_W), PAGE_ERR_EXISTS);
+	EXPECT_ERR(page_translate(pml4, va, &in), 0);
+	EXPECT_ERR(page_protect(pml4, va, 0), 0);
+	CHECK(lock_count == n + 4 && !locked);
+	page_walk(pml4, va, &w);
+	CHECK(lock_count == n + 4);
+	frames = frames_under_lock;
+	EXPECT_ERR(page_unmap(pml4, va, &pa), 0);          /* 3 tables */
+	CHECK(pa == 0x3000 && lock_count == n + 5 && !locked);
+	CHECK(frames_under_lock == frames + 3);
+	EXPECT_ERR(page_map_2m(pml4, va & ~(PAGE_SIZE_2M - 1), 0, 0), 0);
+	EXPECT_ERR(page_unmap(pml4, va & ~(PAGE_SIZE_2M - 1), NULL), 0);
+	CHECK(lock_count == n + 7 && !locked);
+	CHECKF(flushes_unlocked == 0, "%ld flushes without the lock",
+	       flushes_unlocked);
 	as_destroy(pml4);
 }
 
@@ -1542,6 +1626,7 @@ int main(void)
 	RUN(double_map_exists);
 	RUN(unmap_not_mapped);
 	RUN(tlb_flush_on_every_change);
+	RUN(lock_held_by_every_operation);
 	RUN(flags_string);
 	RUN(strerror_all_codes);
 	RUN(random_against_model);
