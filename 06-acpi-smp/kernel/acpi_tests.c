@@ -98,11 +98,12 @@ static bool starts_with(const char *s, const char *prefix)
 	return strlen(s) >= n && memcmp(s, prefix, n) == 0;
 }
 
-SCENARIO(cpus, "this chapter's self-tests: ACPI, LAPIC, clock, per-CPU")
+SCENARIO(cpus, "this chapter's self-tests: ACPI, LAPIC, clock, CPUs")
 {
 	static const char *const prefixes[] = {
 		"acpi_", "fwmap_", "madt_", "lapic_", "pic_", "clock_",
-		"udelay_", "percpu_", "gs_",
+		"udelay_", "percpu_", "gs_", "smp_", "spinlock_", "tlb_",
+		"stress_",
 	};
 
 	for (const struct selftest *t = __selftests_start;

@@ -7,6 +7,7 @@
 #include "acpi_setup.h"
 #include "clock.h"
 #include "fwmap.h"
+#include "intr.h"
 #include "kprintf.h"
 #include "panic.h"
 #include "percpu.h"
@@ -70,8 +71,10 @@
  * The local APIC ranks interrupts by vector: the upper four bits are
  * the *priority class*, and a class-15 vector (0xF0-0xFF) interrupts a
  * handler of a lower class. This kernel gives its own vectors the top
- * class: the timer 0xF0, the self-tests' IPI 0xFC, errors 0xFE, the
- * spurious vector 0xFF. Vectors 0-31 are the CPU's exceptions, and the
+ * classes: errors 0xEF; the timer 0xF0, the wake-up IPI 0xFB, the
+ * self-tests' IPI 0xFC, the TLB shootdown 0xFD, the spurious vector
+ * 0xFF. Class 15 is kept for handlers that take no lock, which lets a
+ * waiting CPU halt with only those let in ("Halting until woken"). Vectors 0-31 are the CPU's exceptions, and the
  * local APIC refuses to deliver 0-15 at all: that is an *illegal
  * vector* error.
  *
@@ -88,7 +91,7 @@
  *
  * The local APIC records what went wrong, such as a message it could
  * not deliver or an illegal vector, in its error status register (ESR,
- * 0x280), and raises the interrupt its LVT error entry names (0xFE).
+ * 0x280), and raises the interrupt its LVT error entry names (0xEF).
  * The ESR is odd: a write (of anything) copies the errors seen so far
  * into it and clears the internal record, and only then does a read
  * show them. The handler prints them, by name, and counts them.
@@ -99,7 +102,7 @@
  * ESR, and delivers an IPI with an illegal vector (below 16) as if it
  * were legal (an IPI on vector 3 arrives as a breakpoint). So the
  * self-test `lapic_error_reported` reads a reserved register, and if
- * no error interrupt follows, raises vector 0xFE itself, to see the
+ * no error interrupt follows, raises vector 0xEF itself, to see the
  * handler report the bit.
  */
 static volatile uint32_t *regs;    /* the registers, in the window */
@@ -194,7 +197,7 @@ static void timer_interrupt(struct trap_frame *f)
  *    interrupts ("ExtINT"), which we do not want. LINT1, or whichever
  *    pin the MADT's NMI records name for this CPU, delivers the
  *    non-maskable interrupt.
- * 5. The error entry on vector 0xFE, and the ESR cleared.
+ * 5. The error entry on vector 0xEF, and the ESR cleared.
  * 6. The SVR: software enable (bit 8) and the spurious vector 0xFF.
  *    Until this write the local APIC is *software-disabled* and takes
  *    no interrupts; QEMU's other CPUs are in that state after SeaBIOS.
@@ -349,13 +352,24 @@ static int icr_wait(void)
 	return 0;
 }
 
+/* Interrupts are off from the first write to the second: a handler
+ * that sent an IPI of its own in between would leave its destination
+ * in the high half for ours. */
 int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low)
 {
-	if (icr_wait() != 0)
-		return -1;
-	lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
-	lapic_write(LAPIC_ICR_LOW, icr_low);
-	return icr_wait();
+	bool was_on = intr_enabled();
+	int err;
+
+	cli();
+	err = icr_wait();
+	if (err == 0) {
+		lapic_write(LAPIC_ICR_HIGH, apic_id << 24);
+		lapic_write(LAPIC_ICR_LOW, icr_low);
+		err = icr_wait();
+	}
+	if (was_on)
+		sti();
+	return err;
 }
 
 int lapic_send_fixed(uint32_t apic_id, uint8_t vector)
@@ -412,4 +426,50 @@ void lapic_timer_stop(void)
 uint32_t lapic_timer_count(void)
 {
 	return lapic_read(LAPIC_TIMER_COUNT);
+}
+
+/**
+ * ## Halting until woken
+ *
+ * A CPU that must wait for another, for a lock, for a TLB flush to be
+ * answered, for work to finish, could spin, reading memory until it
+ * changes. Under QEMU every CPU is a thread of the host, and a spinning
+ * CPU keeps a host core busy doing nothing: with more CPUs than host
+ * cores (this chapter's tests boot 255 CPUs on a machine with two),
+ * the very CPU it waits for may not get a core to run on. A ticket
+ * lock suffers worst, since only the CPU holding the next ticket can
+ * take the lock (spinlock.c, "Waiting without spinning"). On real
+ * hardware the same happens to virtual machines, and Linux answers it
+ * the same way: after a short spin, the waiter halts, and the CPU it
+ * waits for sends it an IPI (VEC_WAKE) when it is done.
+ *
+ * The waiter has interrupts off: it may hold other locks, and a handler
+ * that took the lock it waits for would deadlock it. So it halts with
+ * interrupts on only for the handlers that take no lock at all: it
+ * raises its *task priority* (TPR) to 0xE0, which holds back every
+ * interrupt of classes 0-14 (they stay pending, and come once the TPR
+ * is lowered), and lets class 15 in: the wake-up, the TLB shootdown
+ * (whose handler answers the flush, so a halted CPU answers too), the
+ * timer. `sti; hlt` is one step (intr.h): a wake-up that arrives
+ * between the caller's last look and the halt ends the halt at once.
+ *
+ * A wake-up that never comes must not leave the CPU halted for good:
+ * if the local APIC's timer is not in use, it is set to fire once in
+ * 100 ms, and the caller looks again (this is how a waiter still
+ * notices, after SPIN_LIMIT_SECONDS, a lock that never changes hands).
+ */
+void lapic_wait_kick(void)
+{
+	uint32_t tpr = lapic_read(LAPIC_TPR);
+	bool timer = clock_ready() &&
+		     (lapic_read(LAPIC_LVT_TIMER) & LVT_MASKED);
+
+	lapic_write(LAPIC_TPR, TPR_CLASS_15_ONLY);
+	if (timer)
+		lapic_timer_oneshot((uint32_t)(clock_lapic_hz() / 10));
+	intr_wait();
+	cli();
+	if (timer)
+		lapic_timer_stop();
+	lapic_write(LAPIC_TPR, tpr);
 }

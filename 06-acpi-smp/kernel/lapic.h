@@ -54,12 +54,16 @@
 
 /* Interrupt vectors of the local APIC (the IDT's top 16). A vector's
  * upper 4 bits are its priority class: these outrank every device. */
-#define VEC_LAPIC_TIMER  0xF0
-#define VEC_WAKE         0xFB   /* wake an idle CPU (smp.c) */
+#define VEC_LAPIC_ERROR  0xEF   /* class 14: its handler prints */
+#define VEC_LAPIC_TIMER  0xF0   /* class 15: handlers that take no */
+#define VEC_WAKE         0xFB   /*  lock. Wake a halted CPU (smp.c) */
 #define VEC_IPI_TEST     0xFC   /* the self-tests' IPIs */
 #define VEC_TLB_SHOOTDOWN 0xFD  /* flush a page (tlb.c) */
-#define VEC_LAPIC_ERROR  0xFE
 #define VEC_SPURIOUS     0xFF   /* spurious interrupts (not 0: #DE) */
+
+/* Task priority while a CPU waits to be woken (lapic_wait_kick()):
+ * classes 0-14 held back, only class 15 let in. */
+#define TPR_CLASS_15_ONLY 0xE0
 
 /* The boot CPU, once: find the local APIC (IA32_APIC_BASE) and map its
  * registers. Interrupts off. */
@@ -89,6 +93,11 @@ int lapic_send_nmi(uint32_t apic_id);
 int lapic_send_init(uint32_t apic_id);
 int lapic_send_sipi(uint32_t apic_id, uint8_t page);  /* start at page *
                                                          4 KiB */
+
+/* Interrupts off: halt until an interrupt of class 15 (a wake-up, a
+ * TLB flush request) or 100 ms, whichever comes first; interrupts off
+ * again on return (lapic.c, "Halting until woken"). */
+void lapic_wait_kick(void);
 
 /* The timer, counting down at the calibrated rate (clock.c) divided by
  * LAPIC_TIMER_DIVISOR: once, or periodically, on VEC_LAPIC_TIMER. */

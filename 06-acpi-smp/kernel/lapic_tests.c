@@ -14,7 +14,7 @@
 #include "x86.h"
 
 /* The registers say what lapic.c meant: enabled on 0xFF, errors on
- * 0xFE, LINT0 masked, LINT1 an NMI (the MADT's NMI record), all
+ * 0xEF, LINT0 masked, LINT1 an NMI (the MADT's NMI record), all
  * classes accepted; the base is the MSR's with the right mask. */
 SELFTEST(lapic_registers)
 {
@@ -121,7 +121,7 @@ SELFTEST(lapic_ipi_to_self)
 /* A read of a reserved register (offset 0x3F0) is an "illegal
  * register address" error (ESR bit 7). Hardware raises the error
  * interrupt; QEMU 7.2 only sets the bit (lapic.c), so after 10 ms
- * without an interrupt the test raises vector 0xFE itself. Either way
+ * without an interrupt the test raises vector 0xEF itself. Either way
  * the handler must run once and report bit 7. */
 SELFTEST(lapic_error_reported)
 {
@@ -146,23 +146,42 @@ SELFTEST(lapic_error_reported)
 }
 
 /* -smp 4 or more: a fixed IPI on vector 0xFC to CPU 3, addressed by
- * its APIC id (4 with `-smp 6,sockets=2,cores=3`). That CPU's local
- * APIC is still software-disabled, as the firmware left it, so it
- * takes nothing: the IPI waits in its interrupt request register,
- * where a gdb test (tests/gdb/ipi.gdb) finds it, and no other CPU's.
- * (An INIT would show nothing: QEMU 7.2 keeps an INIT for a halted CPU
- * pending until a start-up IPI wakes it.) */
+ * its APIC id (4 with `-smp 6,sockets=2,cores=3`). CPU 3 is online and
+ * idle, so it takes the interrupt at once; the handler notes which CPU
+ * it ran on, by its struct cpu, and only CPU 3 may be the one. A gdb
+ * test (tests/gdb/ipi.gdb) stops in the handler and finds itself in
+ * gdb's thread 4, QEMU's fourth vCPU. */
+static volatile int ipi_cpu = -1, ipi_count;
+
+static void ipi_taken(struct trap_frame *f)
+{
+	(void)f;
+	ipi_cpu = (int)this_cpu()->index;
+	__atomic_fetch_add(&ipi_count, 1, __ATOMIC_RELAXED);
+	lapic_eoi();
+}
+
 SCENARIO(ipi_to_ap, "a fixed IPI to CPU 3 by its APIC id (-smp 4 and up)")
 {
 	struct cpu *c = cpu_get(3);
+	trap_handler old;
 	int err;
 
-	if (c == NULL) {
-		ktest_report("ipi_to_ap", "there is no CPU 3");
+	if (c == NULL || c->state != CPU_ONLINE) {
+		ktest_report("ipi_to_ap", "there is no CPU 3 online");
 		return;
 	}
+	old = trap_set_handler(VEC_IPI_TEST, ipi_taken);
 	err = lapic_send_fixed(c->apic_id, VEC_IPI_TEST);
-	kprintf("sent IPI 0x%x to CPU 3, APIC id %u: %s\n", VEC_IPI_TEST,
-		c->apic_id, err == 0 ? "delivered" : "still pending");
-	ktest_report("ipi_to_ap", err == 0 ? NULL : "not delivered");
+	for (int i = 0; i < 1000 && ipi_count == 0; i++)
+		mdelay(1);
+	mdelay(10);                   /* time for a second, wrong one */
+	trap_set_handler(VEC_IPI_TEST, old);
+	kprintf("sent IPI 0x%x to CPU 3, APIC id %u: %s; taken by CPU %d, "
+		"%d time%s\n", VEC_IPI_TEST, c->apic_id,
+		err == 0 ? "delivered" : "still pending", ipi_cpu, ipi_count,
+		ipi_count == 1 ? "" : "s");
+	ktest_report("ipi_to_ap", err != 0 ? "not delivered"
+		     : ipi_cpu != 3 || ipi_count != 1 ? "taken by the wrong CPU"
+		     : NULL);
 }

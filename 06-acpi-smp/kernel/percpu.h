@@ -7,6 +7,7 @@
 
 #include "gdt.h"
 #include "kstack.h"
+#include "spinlock.h"
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -76,6 +77,11 @@ struct cpu {
 	volatile uint32_t reported;    /* the CPU: the token it started
 	                                  with, once in long mode */
 	volatile int stopped;          /* it took the panic's NMI */
+	volatile unsigned work_from;   /* who gave it the work (smp.c) */
+
+	/* Written by this CPU, read by the others (spinlock.c): */
+	struct spinlock *volatile halt_lock;  /* it halted waiting for */
+	volatile uint32_t halt_ticket;        /* this ticket of this lock */
 } __attribute__((aligned(64)));
 
 #define CPU_SELF_OFFSET 0          /* this_cpu()'s load: %gs:0 */

@@ -192,6 +192,15 @@ unsigned smp_online(void)
 	return n;
 }
 
+struct cpu *smp_other_cpu(void)
+{
+	for (unsigned i = 0; i < cpu_count(); i++)
+		if (cpu_get(i) != this_cpu() &&
+		    cpu_get(i)->state == CPU_ONLINE)
+			return cpu_get(i);
+	return NULL;
+}
+
 /* ---- On the boot CPU: preparing ---- */
 
 /* Step 1, for CPU c. 0, or -1 when memory ran out. */
@@ -520,7 +529,8 @@ static _Noreturn void ap_idle(struct cpu *c)
 		fn(c->work_arg);
 		__atomic_store_n(&c->work_done, c->work_done + 1,
 				 __ATOMIC_RELAXED);
-		__atomic_store_n(&c->work, NULL, __ATOMIC_RELEASE);
+		__atomic_store_n(&c->work, NULL, __ATOMIC_SEQ_CST);
+		lapic_send_fixed(cpu_get(c->work_from)->apic_id, VEC_WAKE);
 	}
 }
 
@@ -553,25 +563,66 @@ void smp_run_on(struct cpu *c, void (*fn)(void *), void *arg)
 {
 	smp_wait(c);
 	c->work_arg = arg;
+	c->work_from = this_cpu()->index;
 	__atomic_store_n(&c->work, fn, __ATOMIC_RELEASE);
 	lapic_send_fixed(c->apic_id, VEC_WAKE);
 }
 
+/* Spin a little, then halt: the worker wakes this CPU when it is done
+ * (ap_idle()). Interrupts as they were on return. */
 void smp_wait(struct cpu *c)
 {
-	while (__atomic_load_n(&c->work, __ATOMIC_ACQUIRE) != NULL) {
+	bool was_on = intr_enabled();
+
+	cli();
+	for (unsigned spins = 0;
+	     __atomic_load_n(&c->work, __ATOMIC_ACQUIRE) != NULL; spins++) {
 		tlb_answer();   /* the worker may be shooting down pages */
 		cpu_relax();
+		if (spins >= SPIN_BEFORE_HALT)
+			lapic_wait_kick();
 	}
+	if (was_on)
+		sti();
+}
+
+/* smp_run_all()'s start: every CPU begins fn at the same moment, when
+ * the caller opens the gate, not one after another as the work is
+ * handed out. A CPU waits at the gate halted (it runs work with
+ * interrupts on), and the caller wakes them all. */
+static struct {
+	void (*fn)(void *);
+	void *arg;
+	volatile int open;
+} gate;
+
+static void behind_gate(void *unused)
+{
+	(void)unused;
+	for (;;) {
+		cli();
+		if (__atomic_load_n(&gate.open, __ATOMIC_ACQUIRE))
+			break;
+		intr_wait();
+	}
+	sti();
+	gate.fn(gate.arg);
 }
 
 void smp_run_all(void (*fn)(void *), void *arg)
 {
 	struct cpu *me = this_cpu();
 
+	gate.fn = fn;
+	gate.arg = arg;
+	__atomic_store_n(&gate.open, 0, __ATOMIC_RELEASE);
 	for (unsigned i = 0; i < cpu_count(); i++)
 		if (cpu_get(i) != me && cpu_get(i)->state == CPU_ONLINE)
-			smp_run_on(cpu_get(i), fn, arg);
+			smp_run_on(cpu_get(i), behind_gate, NULL);
+	__atomic_store_n(&gate.open, 1, __ATOMIC_RELEASE);
+	for (unsigned i = 0; i < cpu_count(); i++)
+		if (cpu_get(i) != me && cpu_get(i)->state == CPU_ONLINE)
+			lapic_send_fixed(cpu_get(i)->apic_id, VEC_WAKE);
 	fn(arg);
 	for (unsigned i = 0; i < cpu_count(); i++)
 		if (cpu_get(i) != me && cpu_get(i)->state == CPU_ONLINE)

@@ -32,8 +32,10 @@ void smp_start(void);
  * others idle. Returns the guest nanoseconds the start took. */
 uint64_t smp_restart(enum smp_mode mode);
 
-/* CPUs online, the boot CPU included. */
+/* CPUs online, the boot CPU included; one online CPU other than this
+ * one (the lowest index), or NULL. */
 unsigned smp_online(void);
+struct cpu *smp_other_cpu(void);
 
 /* Run fn(arg) on CPU c, which must be online and not this CPU, in its
  * idle loop with interrupts on. Returns at once. One work at a time

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "intr.h"
 #include "ksyms.h"
+#include "lapic.h"
 #include "panic.h"
 #include "percpu.h"
 #include "tlb.h"
@@ -188,20 +189,64 @@ static uint64_t spin_limit_ticks(void)
 struct wait {
 	uint64_t spins;       /* turns of the loop */
 	uint64_t ticks;       /* TSC ticks from the ticket to the turn */
+	uint64_t halts;       /* times it halted */
 };
 
-/* Wait until `serving` reaches ticket, answering TLB flushes; every
- * 256 turns, check that the lock still changes hands. */
+/* Halt until woken (lapic.c), unless the turn came meanwhile: first say
+ * which ticket of which lock this CPU waits for, so that the releaser
+ * can find it. The two sides each write, then read what the other
+ * wrote (`halted` here, `serving` there), with sequentially consistent
+ * atomics (on x86 a locked instruction or MFENCE after the write): at
+ * least one of them sees the other's write, so either this CPU does
+ * not halt, or the releaser wakes it. */
+static void spin_halt(struct spinlock *l, uint32_t ticket, struct wait *w)
+{
+	struct cpu *c = this_cpu();
+
+	c->halt_ticket = ticket;
+	__atomic_store_n(&c->halt_lock, l, __ATOMIC_SEQ_CST);
+	__atomic_fetch_add(&l->halted, 1, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&l->serving, __ATOMIC_SEQ_CST) != ticket) {
+		lapic_wait_kick();
+		w->halts++;
+	}
+	__atomic_fetch_sub(&l->halted, 1, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&c->halt_lock, NULL, __ATOMIC_RELAXED);
+}
+
+/* The releaser's side: wake the CPU whose turn it now is, if it is
+ * halted. Looked for only when some waiter of this lock is halted. */
+static void spin_wake(struct spinlock *l, uint32_t ticket)
+{
+	for (unsigned i = 0; i < cpu_count(); i++) {
+		struct cpu *c = cpu_get(i);
+
+		if (__atomic_load_n(&c->halt_lock, __ATOMIC_ACQUIRE) == l &&
+		    c->halt_ticket == ticket) {
+			lapic_send_fixed(c->apic_id, VEC_WAKE);
+			return;
+		}
+	}
+}
+
+/* Wait until `serving` reaches ticket, answering TLB flushes; after
+ * SPIN_BEFORE_HALT turns halt each time, on a CPU that can be woken;
+ * every 256 turns and after each halt, check that the lock still
+ * changes hands. */
 static void spin_wait(struct spinlock *l, uint32_t ticket,
 		      uintptr_t caller, struct wait *w)
 {
 	uint64_t start = rdtsc(), moved = start, limit = 0;
 	uint32_t seen = l->serving;
+	bool may_halt = this_cpu()->state == CPU_ONLINE && lapic_ready();
 
 	while (__atomic_load_n(&l->serving, __ATOMIC_ACQUIRE) != ticket) {
 		tlb_answer();
 		cpu_relax();
-		if (++w->spins % 256 != 0)
+		++w->spins;
+		if (may_halt && w->spins >= SPIN_BEFORE_HALT)
+			spin_halt(l, ticket, w);
+		else if (w->spins % 256 != 0)
 			continue;
 		if (l->serving != seen) {
 			seen = l->serving;
@@ -260,7 +305,7 @@ void spin_lock(struct spinlock *l)
 {
 	uintptr_t caller = (uintptr_t)__builtin_return_address(0);
 	bool was_on = read_rflags() & RFLAGS_IF;
-	struct wait w = { 0, 0 };
+	struct wait w = { 0, 0, 0 };
 	struct cpu *c;
 	uint32_t ticket;
 	bool waited;
@@ -283,6 +328,7 @@ void spin_lock(struct spinlock *l)
 	if (waited) {
 		l->contended++;
 		l->spins += w.spins;
+		l->halts += w.halts;
 		if (w.ticks > l->longest)
 			l->longest = w.ticks;
 	}
@@ -293,6 +339,7 @@ void spin_lock(struct spinlock *l)
 void spin_unlock(struct spinlock *l)
 {
 	struct cpu *c = this_cpu();
+	uint32_t next;
 
 	if (!spin_held(l))
 		lock_panic(l, "released",
@@ -300,7 +347,10 @@ void spin_unlock(struct spinlock *l)
 	l->cpu = -1;
 	l->caller = 0;
 	l->locked = 0;
-	__atomic_store_n(&l->serving, l->serving + 1, __ATOMIC_RELEASE);
+	next = l->serving + 1;
+	__atomic_store_n(&l->serving, next, __ATOMIC_SEQ_CST);
+	if (__atomic_load_n(&l->halted, __ATOMIC_SEQ_CST) != 0)
+		spin_wake(l, next);
 	c->preempt--;
 	if (--c->lock_depth == 0 && c->irq_on)
 		sti();

@@ -27,6 +27,8 @@ struct spinlock {
 	uint64_t contended;        /* of those, times the taker waited */
 	uint64_t spins;            /* turns of the waiting loop, in all */
 	uint64_t longest;          /* the longest wait, in TSC ticks */
+	uint64_t halts;            /* times a waiter halted (spinlock.c) */
+	volatile uint32_t halted;  /* waiters halted now */
 
 	struct spinlock *list_next; /* the list of locks (spin_locks()) */
 	bool listed;                /* on that list */
@@ -54,6 +56,10 @@ unsigned preempt_count(void);
 /* How long a waiter may see the lock not change hands before it
  * panics: a deadlock, or a holder that never lets go. */
 #define SPIN_LIMIT_SECONDS 5
+
+/* Turns of a waiting loop before the waiter halts until woken (lapic.c,
+ * "Halting until woken"). */
+#define SPIN_BEFORE_HALT 512
 
 /* Every lock in the kernel's data that has been taken at least once,
  * newest first, linked by list_next (gdb's `locks` walks the same

@@ -54,7 +54,9 @@
  * 4. for each target sets bit s in the target's mailbox, with an
  *    atomic OR (several CPUs may write one mailbox at once), and sends
  *    it an interrupt, vector VEC_TLB_SHOOTDOWN, by its APIC id;
- * 5. waits until `tlb_left` is 0, answering its own mailbox meanwhile.
+ * 5. waits until `tlb_left` is 0, answering its own mailbox meanwhile;
+ *    after a short spin it halts (lapic.c, "Halting until woken"), and
+ *    the CPU whose answer brings `tlb_left` to 0 wakes it.
  *
  * A target, in `tlb_answer()`, swaps each word of its mailbox with 0
  * (an atomic exchange: a bit set a moment later stays for the next
@@ -96,11 +98,13 @@
  */
 #define WORDS (CPU_MAX / 64)
 
-/* Flush what CPU from asked, and count this CPU out of its request. */
+/* Flush what CPU from asked, and count this CPU out of its request;
+ * the last to answer wakes the asking CPU, which may have halted. */
 static void answer_one(struct cpu *from)
 {
 	invlpg(from->tlb_va);
-	__atomic_fetch_sub(&from->tlb_left, 1, __ATOMIC_RELEASE);
+	if (__atomic_sub_fetch(&from->tlb_left, 1, __ATOMIC_SEQ_CST) == 0)
+		lapic_send_fixed(from->apic_id, VEC_WAKE);
 }
 
 void tlb_answer(void)
@@ -203,9 +207,12 @@ void tlb_shootdown_page(uint64_t va)
 		lapic_send_fixed(c->apic_id, VEC_TLB_SHOOTDOWN);
 	}
 	start = rdtsc();                                         /* 5. */
-	while (__atomic_load_n(&me->tlb_left, __ATOMIC_ACQUIRE) != 0) {
+	for (unsigned spins = 0;
+	     __atomic_load_n(&me->tlb_left, __ATOMIC_SEQ_CST) != 0; spins++) {
 		tlb_answer();
 		cpu_relax();
+		if (spins >= SPIN_BEFORE_HALT)
+			lapic_wait_kick();  /* the last answer wakes it */
 		if (rdtsc() - start > limit_ticks())
 			no_answer(va, want);
 	}
