@@ -377,6 +377,14 @@ int lapic_send_fixed(uint32_t apic_id, uint8_t vector)
 	return lapic_send_ipi(apic_id, lapic_icr(ICR_FIXED, vector));
 }
 
+/* One message, delivered by the APIC bus (or QEMU) to every local
+ * APIC but this CPU's: the destination field is ignored. */
+int lapic_send_others(uint8_t vector)
+{
+	return lapic_send_ipi(0, lapic_icr(ICR_FIXED, vector) |
+			      ICR_ALL_BUT_SELF);
+}
+
 int lapic_send_nmi(uint32_t apic_id)
 {
 	return lapic_send_ipi(apic_id, lapic_icr(ICR_NMI, 0));

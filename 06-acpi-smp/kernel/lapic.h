@@ -51,6 +51,7 @@
 #define ICR_ASSERT       (1u << 14)   /* level: assert */
 #define ICR_LEVEL        (1u << 15)   /* trigger mode: level */
 #define ICR_SELF         (1u << 18)   /* destination shorthand: self */
+#define ICR_ALL_BUT_SELF (3u << 18)   /* shorthand: all but self */
 
 /* Interrupt vectors of the local APIC (the IDT's top 16). A vector's
  * upper 4 bits are its priority class: these outrank every device. */
@@ -89,6 +90,7 @@ uint32_t lapic_icr(uint32_t mode, uint8_t vector);
  * APIC has taken it. 0, or -1 if it was still pending after 100 ms. */
 int lapic_send_ipi(uint32_t apic_id, uint32_t icr_low);
 int lapic_send_fixed(uint32_t apic_id, uint8_t vector);
+int lapic_send_others(uint8_t vector);   /* fixed, to every other CPU */
 int lapic_send_nmi(uint32_t apic_id);
 int lapic_send_init(uint32_t apic_id);
 int lapic_send_sipi(uint32_t apic_id, uint8_t page);  /* start at page *

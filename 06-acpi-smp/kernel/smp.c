@@ -451,8 +451,9 @@ static void print_summary(uint64_t ns, enum smp_mode mode)
 
 	kprintf("smp: %u of %u CPUs online\n", smp_online(), enabled);
 	if (prepared > 1)
-		kprintf("smp: %u APs started %s in %lu.%03lu ms (guest time,"
-			" by the TSC)\n", prepared - 1, mode_names[mode],
+		kprintf("smp: %u AP%s started %s in %lu.%03lu ms (guest "
+			"time, by the TSC)\n", prepared - 1,
+			prepared == 2 ? "" : "s", mode_names[mode],
 			(unsigned long)(ns / 1000000),
 			(unsigned long)(ns / 1000 % 1000));
 }

@@ -504,3 +504,35 @@ SCENARIO(smp_restart_sdm, "start the other CPUs again, with the SDM's delays")
 	smp_restart(SMP_SEQUENTIAL_SDM);
 	ktest_report("smp_every_cpu_online", smp_every_cpu_online());
 }
+
+/* The cost of a shootdown: map and unmap one page, 50 times, with
+ * every other CPU idle. A figure, not a verdict. */
+SCENARIO(bench_shootdown, "guest time per map + unmap (with a shootdown)")
+{
+	uint64_t pa, t0, ns;
+	const int n = 50;
+
+	if (frame_alloc(1, &pa) != 0) {
+		ktest_report("bench_shootdown", "no frame");
+		return;
+	}
+	t0 = clock_ns();
+	for (int i = 0; i < n; i++) {
+		page_map(kernel_pml4, TEST_VA, pa, PTE_G | PTE_NX);
+		page_unmap(kernel_pml4, TEST_VA, NULL);
+	}
+	ns = (clock_ns() - t0) / n;
+	frame_free(pa, 1);
+	kprintf("BENCH shootdown: %u CPUs online: map + unmap of a page "
+		"%lu.%03lu ms each (guest time)\n", smp_online(),
+		(unsigned long)(ns / 1000000), (unsigned long)(ns / 1000 % 1000));
+	ktest_report("bench_shootdown", NULL);
+}
+
+/* For boots in a row (tests/boots-in-a-row): did every CPU come up? */
+SCENARIO(smp_online_only, "report whether every CPU came online, and stop")
+{
+	ktest_report("smp_online_only", smp_online() == cpu_count() ? NULL
+		     : ktest_why("%u of %u CPUs online", smp_online(),
+				 cpu_count()));
+}

@@ -55,7 +55,7 @@ unsigned preempt_count(void);
 
 /* How long a waiter may see the lock not change hands before it
  * panics: a deadlock, or a holder that never lets go. */
-#define SPIN_LIMIT_SECONDS 5
+#define SPIN_LIMIT_SECONDS 10
 
 /* Turns of a waiting loop before the waiter halts until woken (lapic.c,
  * "Halting until woken"). */

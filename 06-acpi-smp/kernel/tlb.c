@@ -97,6 +97,7 @@
  * when a large amount is free.
  */
 #define WORDS (CPU_MAX / 64)
+#define BROADCAST_FROM 8   /* targets from which one message goes to all */
 
 /* Flush what CPU from asked, and count this CPU out of its request;
  * the last to answer wakes the asking CPU, which may have halted. */
@@ -203,9 +204,12 @@ void tlb_shootdown_page(uint64_t va)
 		if (!(want[i / 64] >> (i % 64) & 1))
 			continue;
 		__atomic_fetch_or(&c->tlb_from[me->index / 64], bit,
-				  __ATOMIC_RELEASE);
-		lapic_send_fixed(c->apic_id, VEC_TLB_SHOOTDOWN);
+				  __ATOMIC_SEQ_CST);
+		if (n < BROADCAST_FROM)
+			lapic_send_fixed(c->apic_id, VEC_TLB_SHOOTDOWN);
 	}
+	if (n >= BROADCAST_FROM)
+		lapic_send_others(VEC_TLB_SHOOTDOWN);
 	start = rdtsc();                                         /* 5. */
 	for (unsigned spins = 0;
 	     __atomic_load_n(&me->tlb_left, __ATOMIC_SEQ_CST) != 0; spins++) {
