@@ -15,7 +15,10 @@
 ## The command switches to that thread, reads its `$gs_base` register,
 ## and says whether it points at the CPU's `struct cpu`, as it must for
 ## every CPU that runs kernel code. A CPU that has not been started
-## still has the firmware's 0 there.
+## still has the firmware's 0 there. For a CPU that runs, it also says
+## where the thread is (its RIP, as a function) and what the CPU is
+## doing by its own counts: locks held, interrupts taken, TLB flushes
+## asked for and answered, work done.
 
 import gdb
 
@@ -29,13 +32,24 @@ def threads_by_apic_id(apic_ids):
     return dict(zip(sorted(apic_ids), threads))
 
 
-def gs_base_of(thread):
+def regs_of(thread):
+    """(GS base, RIP) of a gdb thread."""
     here = gdb.selected_thread()
     try:
         thread.switch()
-        return int(gdb.parse_and_eval("$gs_base")) & (2 ** 64 - 1)
+        return (int(gdb.parse_and_eval("$gs_base")) & (2 ** 64 - 1),
+                int(gdb.parse_and_eval("$pc")) & (2 ** 64 - 1))
     finally:
         here.switch()
+
+
+def symbol(pc):
+    """'function+0x1c', or the bare address outside the kernel."""
+    out = gdb.execute("info symbol %#x" % pc, to_string=True).strip()
+    if out.startswith("No symbol"):
+        return "%#x" % pc
+    name = out.split(" in section")[0]
+    return name.replace(" + ", "+")
 
 
 def stacks(c):
@@ -86,11 +100,17 @@ a running CPU), and its kernel and interrupt stacks."""
         if thread is None:
             print("         GS base: no gdb thread for this CPU")
         else:
-            gs = gs_base_of(thread)
+            gs, pc = regs_of(thread)
             verdict = "its struct cpu" if gs == addr else \
                 "not set up" if gs == 0 else "WRONG: not its struct cpu"
             print("         GS base %#x (gdb thread %d): %s" % (
                 gs, thread.num, verdict))
+            if STATES[state] == "online":
+                print("         at %s; %d locks held, %d traps, TLB "
+                      "flushes %d asked, %d answered, %d works done" % (
+                          symbol(pc), int(c["lock_depth"]),
+                          int(c["traps"]), int(c["tlb_sent"]),
+                          int(c["tlb_answered"]), int(c["work_done"])))
         for name, lo, hi in stacks(c):
             print("         %-5s %#x-%#x %s" % (
                 name, lo, hi, IST_NAMES.get(int(name[3:]), "")

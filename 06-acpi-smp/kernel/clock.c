@@ -87,8 +87,8 @@
  *
  * - `clock_ns()`: nanoseconds since calibration, from the TSC.
  * - `udelay(us)`, `mdelay(ms)`: wait at least that long, spinning on
- *   the TSC. The second part of this chapter needs them for the delays
- *   of the CPU start-up sequence, and timeouts; chapter 08 programs the
+ *   the TSC. smp.c needs them for the delays of the CPU start-up
+ *   sequence, and its time limits; chapter 08 programs the
  *   local APIC timer from `clock_lapic_hz()`.
  *
  * The TSC is per CPU. This kernel assumes that all CPUs' TSCs run at

@@ -547,11 +547,10 @@ void frame_get_stats(struct frame_stats *s)
  * kernel still adds the memory above 1 GiB after vm_init(), for a
  * reason of vm_init()'s own (frame_setup.c).
  *
- * The allocator takes no lock of its own: its callers will hold a frame
- * lock. In this chapter none is needed yet, as there is one CPU and
- * interrupts are off. When more CPUs arrive, that lock can never be
- * taken twice by one CPU: nothing in this file calls back into the
- * kernel, except frame_panic(), which does not return.
+ * The allocator takes its own lock inside each call ("Every CPU at
+ * once", above), and that lock can never be taken twice by one CPU:
+ * nothing in this file calls back into the kernel, except
+ * frame_panic(), which does not return.
  */
 
 /* ---- Starting up ---- */

@@ -38,9 +38,8 @@ int heap_map_page(uintptr_t va)
 	return 0;
 }
 
-/* page_unmap() flushes this CPU's TLB entry for va (INVLPG), which is
- * all the TLBs there are until chapter 06; there, other CPUs must
- * forget the page too before its frame is reused. */
+/* page_unmap() returns only once every CPU has forgotten va (a TLB
+ * shootdown, from chapter 06 on), so the frame may be reused. */
 void heap_unmap_page(uintptr_t va)
 {
 	uint64_t pa;

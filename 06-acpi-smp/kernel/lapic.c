@@ -187,8 +187,7 @@ static void timer_interrupt(struct trap_frame *f)
  *    install the handlers for the three vectors above.
  *
  * Then every CPU, for itself (`lapic_cpu_init`, from percpu_setup()
- * on the boot CPU, and from the start-up path of the second part of
- * this chapter on the others):
+ * on the boot CPU, and from ap_main() in smp.c on the others):
  *
  * 1. Its own IA32_APIC_BASE: enabled, not x2APIC, the same base.
  * 2. The task priority (TPR) 0: accept every class.
@@ -313,8 +312,8 @@ void lapic_cpu_init(void)
  *
  * A *fixed* IPI raises an ordinary interrupt on that vector; *NMI*
  * raises the non-maskable interrupt, which arrives even with
- * interrupts off (the second part of this chapter uses it to stop the
- * other CPUs on a panic); *INIT* resets a CPU into a wait-for-start-up
+ * interrupts off (panic.c uses it to stop the other CPUs on a
+ * panic); *INIT* resets a CPU into a wait-for-start-up
  * state; a *start-up IPI* (SIPI) with vector v then starts it in real
  * mode at physical address v * 4096. The SDM's example sequence sends
  * INIT as 0x4500 plus a shorthand (assert, edge); Linux sends it

@@ -44,8 +44,10 @@
  * soon as there are frames and page tables to build it from: from then
  * on the kernel can kmalloc() (heap.c). Chapter 06 gives the boot CPU
  * its per-CPU data from the first line on (percpu.c), then reads the
- * firmware's ACPI tables, sets up the local APIC, lists the CPUs and
- * calibrates a clock (lapic.c, acpi_setup.c, clock.c).
+ * firmware's ACPI tables, sets up the local APIC, lists the CPUs,
+ * calibrates a clock (lapic.c, acpi_setup.c, clock.c), and starts every
+ * other CPU (smp.c): from `smp_start()` on, every lock, the frame
+ * allocator, the mapper and the console serve them all.
  *
  * ## From the boot record to the memory map
  *

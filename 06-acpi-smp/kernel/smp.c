@@ -179,6 +179,7 @@ const uint64_t cpu_kstack_top_offset = offsetof(struct cpu, kstack.top);
 #define SIPI_DELAY_US 200      /* and 200 microseconds */
 
 static volatile int released;  /* the boot CPU's go-ahead (step 6) */
+uint64_t smp_boot_ns;
 static uint64_t *sent_ns;      /* per CPU: when its SIPI went out */
 static uint8_t *tries;         /* per CPU: starts tried */
 static unsigned prepared;      /* CPUs 1 .. prepared-1 have stacks */
@@ -474,6 +475,7 @@ void smp_start(void)
 			(unsigned long)trampoline_base, sipi_vector(),
 			(unsigned long)kernel_pml4);
 		ns = bring_up(SMP_PARALLEL);                   /* 3, 4. */
+		smp_boot_ns = ns;
 		trampoline_remove();                           /* 5. */
 		aps_release();
 	}

@@ -26,6 +26,7 @@ extern const uint64_t trampoline_base;
 /* The boot CPU, once, after percpu_setup() and clock_setup(): start
  * every other enabled CPU and print `smp: N of M CPUs online`. */
 void smp_start(void);
+extern uint64_t smp_boot_ns;   /* how long that took, guest ns */
 
 /* Stop every other CPU (INIT: back to waiting for a SIPI) and start
  * them again with `mode`: for the benchmark and tests. Boot CPU; the

@@ -536,3 +536,29 @@ SCENARIO(smp_online_only, "report whether every CPU came online, and stop")
 		     : ktest_why("%u of %u CPUs online", smp_online(),
 				 cpu_count()));
 }
+
+/* The benchmark of the start-up: the boot's parallel start, then every
+ * AP parked and started again three ways: in parallel without delays,
+ * in parallel with the SDM's delays, and one at a time with them. */
+static void ms3(char *buf, size_t len, uint64_t ns)
+{
+	ksnprintf(buf, len, "%lu.%03lu", (unsigned long)(ns / 1000000),
+		  (unsigned long)(ns / 1000 % 1000));
+}
+
+SCENARIO(bench_smp, "AP start-up: parallel, no delays, and the SDM's way")
+{
+	uint64_t ns[4] = { smp_boot_ns };
+	char t[4][24];
+
+	ns[1] = smp_restart(SMP_PARALLEL);
+	ns[2] = smp_restart(SMP_PARALLEL_SDM);
+	ns[3] = smp_restart(SMP_SEQUENTIAL_SDM);
+	for (int i = 0; i < 4; i++)
+		ms3(t[i], sizeof t[i], ns[i]);
+	kprintf("BENCH smp start-up of %u APs, guest ms: parallel %s (at "
+		"boot %s), parallel with the SDM's delays %s, one at a time "
+		"with them %s\n", cpu_count() - 1, t[1], t[0], t[2], t[3]);
+	ktest_report("bench_smp", smp_online() == cpu_count() ? NULL
+		     : "a CPU did not come back");
+}

@@ -6,7 +6,10 @@
 ## dense indices and the MADT's APIC ids; CPU 0 online, with the live GS
 ## base of gdb thread 1 equal to its struct's address; the others
 ## offline, with the GS base 0 of a CPU never started; the boot CPU's
-## stack and IST stacks as the kernel recorded them.
+## stack and IST stacks as the kernel recorded them. Then on to
+## vm_print_layout(), after smp_start(): every CPU online, every GS base
+## its own struct, every CPU in kernel code, the others in their idle
+## loop (one may still be in the interrupt that woke it).
 # qemu: --smp 6,sockets=2,cores=3
 python
 import re
@@ -49,5 +52,23 @@ check("cpus-ist-stacks", re.search(ist1, out) is not None and "IST3" in out,
       out)
 one = gdb.execute("cpus 3", to_string=True)
 check("cpus-one", "APIC id   4" in one and one.count("CPU ") == 1, one)
+end
+break vm_print_layout
+continue
+python
+out = gdb.execute("cpus", to_string=True)
+print(out)
+rows = re.findall(r"^CPU +(\d+)  APIC id +(\d+)  (\w+) +struct cpu "
+                  r"(0x[0-9a-f]+)$", out, re.M)
+check("cpus-all-online", [r[2] for r in rows] == ["online"] * 6, str(rows))
+gs = re.findall(r"GS base (0x[0-9a-f]+|0) \(gdb thread (\d+)\): (.*)$",
+                out, re.M)
+check("cpus-gs-all-live", len(gs) == 6 and all(
+      g[2] == "its struct cpu" and int(g[0], 16) == int(r[3], 16)
+      for g, r in zip(gs, rows)), str(gs))
+at = re.findall(r"^         at (\S+); (\d+) locks held", out, re.M)
+check("cpus-others-in-kernel", len(at) == 6 and all(
+      not a[0].startswith("0x") for a in at) and any(
+      a[0].startswith("ap_idle") for a in at[1:]), str(at))
 end
 python print("GDBCHECK END")
