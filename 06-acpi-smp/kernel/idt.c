@@ -26,7 +26,7 @@
  *
  * The handlers are the stubs in `isr.asm`, one per vector, which
  * `isr_stubs` lists in vector order. Vectors 0-31 are the CPU's
- * exceptions, 0x20-0x2F the PIC's lines, 0xF0-0xFF the local APIC's
+ * exceptions, 0x20-0x2F the PIC's lines, 0xEF-0xFF the local APIC's
  * (lapic.c); every other vector has a gate too, so that an unexpected
  * one is reported by its number. The breakpoint gate (#BP, 3)
  * has DPL 3, so that a debugger can later put `int3` in user code. The
@@ -83,7 +83,7 @@ void idt_init(void)
 	gate_set(3, isr_stubs[3], 0, 3);                   /* #BP */
 	idt_load();
 	kprintf("IDT: %d gates: exceptions 0-31, PIC 0x20-0x2F (all masked), "
-		"local APIC 0xF0-0xFF\n", IDT_VECTORS);
+		"local APIC 0xEF-0xFF\n", IDT_VECTORS);
 }
 
 /* Precondition: interrupts off; tss_init has run (the IST stacks). */
