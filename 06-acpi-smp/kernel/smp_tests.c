@@ -525,7 +525,8 @@ SCENARIO(bench_shootdown, "guest time per map + unmap (with a shootdown)")
 	frame_free(pa, 1);
 	kprintf("BENCH shootdown: %u CPUs online: map + unmap of a page "
 		"%lu.%03lu ms each (guest time)\n", smp_online(),
-		(unsigned long)(ns / 1000000), (unsigned long)(ns / 1000 % 1000));
+		(unsigned long)(ns / 1000000),
+		(unsigned long)(ns / 1000 % 1000));
 	ktest_report("bench_shootdown", NULL);
 }
 
