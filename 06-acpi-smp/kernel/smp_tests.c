@@ -414,52 +414,49 @@ SCENARIO(panic_on_ap, "CPU 1 panics: the others stop; the report is whole")
 	spin_forever();               /* until CPU 1's NMI stops this one */
 }
 
-static void hold_console(void *arg)
+/* Take lock l on another CPU and keep it, spinning with interrupts
+ * off, until a panic's NMI stops that CPU. Returns the CPU once it
+ * holds the lock, or NULL (and the scenario fails) without one. */
+static void hold_forever(void *l)
 {
-	(void)arg;
-	spin_lock(&console_lock);
+	spin_lock(l);
 	held = 1;
 	spin_forever();
+}
+
+static struct cpu *hold_on_other(struct spinlock *l, const char *scenario)
+{
+	struct cpu *other = smp_other_cpu();
+
+	if (other == NULL) {
+		ktest_report(scenario, "needs two CPUs");
+		return NULL;
+	}
+	smp_run_on(other, hold_forever, l);
+	while (!held)
+		cpu_relax();
+	return other;
 }
 
 SCENARIO(panic_console_held,
 	 "CPU 1 holds the console lock forever; a panic still prints")
 {
-	struct cpu *other = smp_other_cpu();
+	struct cpu *other = hold_on_other(&console_lock, "panic_console_held");
 
-	if (other == NULL) {
-		ktest_report("panic_console_held", "needs two CPUs");
-		return;
-	}
-	smp_run_on(other, hold_console, NULL);
-	while (!held)
-		cpu_relax();
-	panic("deliberate panic while CPU %u holds the console lock",
-	      other->index);
+	if (other)
+		panic("deliberate panic while CPU %u holds the console lock",
+		      other->index);
 }
 
 static struct spinlock kept = SPINLOCK_INIT("kept");
 
-static void hold_kept(void *arg)
-{
-	(void)arg;
-	spin_lock(&kept);
-	held = 1;
-	spin_forever();
-}
-
 SCENARIO(lock_never_released,
 	 "CPU 1 keeps a lock: a waiter panics, naming it and its holder")
 {
-	struct cpu *other = smp_other_cpu();
+	struct cpu *other = hold_on_other(&kept, "lock_never_released");
 
-	if (other == NULL) {
-		ktest_report("lock_never_released", "needs two CPUs");
+	if (other == NULL)
 		return;
-	}
-	smp_run_on(other, hold_kept, NULL);
-	while (!held)
-		cpu_relax();
 	kprintf("CPU %u holds 'kept'; CPU 0 waits for it\n", other->index);
 	spin_lock(&kept);
 	kprintf("survived: got a lock that was never released\n");
