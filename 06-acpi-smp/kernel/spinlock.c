@@ -102,6 +102,28 @@
  * So the waiting loop *answers* such requests itself: each turn it
  * calls `tlb_answer()`, which does any flush asked of this CPU.
  *
+ * ## Waiting without spinning
+ *
+ * Spinning is the right way to wait when the holder runs on another
+ * core and lets go in a moment. Under QEMU every CPU is a host thread,
+ * and this chapter's tests run up to 255 of them on two host cores: a
+ * spinning CPU then takes a core from the CPUs that could make
+ * progress, and a ticket lock suffers most, since only the CPU holding
+ * the next ticket may take the lock, and it may not be running at all.
+ * (Real hardware has the same trouble inside virtual machines, where
+ * Linux calls it *lock-waiter preemption*.) So after SPIN_BEFORE_HALT
+ * turns a waiter *halts*: it notes in its `struct cpu` which ticket of
+ * which lock it waits for, and `hlt`s with only the interrupts of the
+ * top priority class let in (lapic.c, "Halting until woken"). The CPU
+ * that releases the lock looks, if any waiter of this lock has halted,
+ * for the one whose turn it now is, and wakes it with an IPI
+ * (`spin_wake()`). A TLB shootdown's interrupt is in that class too, so
+ * a halted waiter still answers flushes, and a timer wakes it after
+ * 100 ms in any case, so that it still notices a lock that never
+ * changes hands. Halting costs an IPI and a wake-up of the host thread
+ * per hand-over, some tens of microseconds; spinning first keeps the
+ * common case, a short wait, free of it.
+ *
  * ## Mistakes it catches
  *
  * - Taking a lock this CPU already holds. On a real spin lock the CPU
@@ -292,14 +314,14 @@ static void list_add(struct spinlock *l)
  *    lock remember the note; raise the preempt count.
  * 2. Panic if this CPU holds l already.
  * 3. Draw a ticket: `lock xadd` on `next`.
- * 4. Wait until `serving` is the ticket (answering TLB flushes, and
- *    checking for a lock that never changes hands).
+ * 4. Wait until `serving` is the ticket (answering TLB flushes, halting
+ *    after a while, and checking for a lock that never changes hands).
  * 5. Record the holder and its caller, count.
  *
  * `spin_unlock(l)`: panic unless this CPU holds l; clear the holder;
- * add one to `serving` (the next waiter's turn); lower the preempt
- * count, and if this was the outermost lock, turn interrupts back on
- * if step 1 found them on.
+ * add one to `serving` (the next waiter's turn), and wake that waiter
+ * if it has halted; lower the preempt count, and if this was the
+ * outermost lock, turn interrupts back on if step 1 found them on.
  */
 void spin_lock(struct spinlock *l)
 {

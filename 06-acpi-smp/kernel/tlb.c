@@ -29,7 +29,7 @@
  * `unmapped_page_faults_on_other_cpu` makes this visible: CPU 1 reads
  * a page, CPU 0 unmaps it, and CPU 1's next read must fault, which it
  * does only because of what follows. (Its companion scenario
- * `stale_tlb_without_shootdown` leaves the shootdown out and shows CPU
+ * `tlb_stale_without_shootdown` leaves the shootdown out and shows CPU
  * 1 still reading the old frame.)
  *
  * So an unmap, or a change of flags that takes a right away, ends with
