@@ -414,14 +414,15 @@ SCENARIO(panic_on_ap, "CPU 1 panics: the others stop; the report is whole")
 	spin_forever();               /* until CPU 1's NMI stops this one */
 }
 
-/* Take lock l on another CPU and keep it, spinning with interrupts
- * off, until a panic's NMI stops that CPU. Returns the CPU once it
- * holds the lock, or NULL (and the scenario fails) without one. */
+/* Take lock l on another CPU and keep it, halted with interrupts off
+ * (so that it costs the host nothing), until a panic's NMI stops that
+ * CPU. Returns the CPU once it holds the lock, or NULL (and the
+ * scenario fails) without one. */
 static void hold_forever(void *l)
 {
 	spin_lock(l);
 	held = 1;
-	spin_forever();
+	halt_forever();
 }
 
 static struct cpu *hold_on_other(struct spinlock *l, const char *scenario)
