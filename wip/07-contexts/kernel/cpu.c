@@ -5,6 +5,7 @@
  * CPUs as it starts, so that no CPU can miss a step.
  */
 #include "cpu.h"
+#include "fpu.h"
 #include "panic.h"
 #include "pat.h"
 #include "x86.h"
@@ -35,6 +36,10 @@
  *    or in the CPU) then raises exception 18, which idt.c sends to its
  *    own stack, IST3, and report.c describes. With the bit clear, the
  *    CPU simply shuts down, as after a triple fault, without a word.
+ * 8. The FPU and SSE (fpu.c): CR0.MP and CR0.NE set, CR0.EM and
+ *    CR0.TS clear, CR4.OSFXSR and CR4.OSXMMEXCPT set, and with XSAVE
+ *    CR4.OSXSAVE and XCR0; then the clean FPU state. The boot CPU's
+ *    call also decides how every context's FPU state is saved.
  *
  * Setting a bit that is set already changes nothing, so running the
  * function twice is harmless. Precondition: interrupts off.
@@ -62,4 +67,5 @@ void cpu_init_features(void)
 	write_cr4(read_cr4() | CR4_PGE);                         /* 5. */
 	write_cr0(read_cr0() | CR0_WP);                          /* 6. */
 	write_cr4(read_cr4() | CR4_MCE);                         /* 7. */
+	fpu_cpu_init();                                          /* 8. */
 }

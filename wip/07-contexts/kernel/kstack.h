@@ -16,9 +16,20 @@ struct kstack {
 	uint64_t top;       /* first byte above the stack: the initial RSP */
 };
 
-/* A fresh stack of `pages` pages; name says whose it is, for reports.
- * Returns 0, or -1 if frames or page tables run out. */
+/* A fresh stack of `pages` pages; name says whose it is, for reports
+ * (NULL: a thread's stack, which context.c describes). Returns 0, or
+ * -1 if frames, page tables or slots run out. */
 int kstack_alloc(unsigned pages, const char *name, struct kstack *out);
+
+/* Give back a stack kstack_alloc() made: its pages unmapped, every
+ * CPU's TLB rid of them, its frames freed, its slot free for the next
+ * stack. Nobody may run on it or point into it any more. Interrupts
+ * on: the shootdown waits for the other CPUs. */
+void kstack_free(const struct kstack *ks);
+
+/* From the environment (chapter 06's TLB shootdown): when it returns,
+ * no CPU holds a translation for an address in [start, end). */
+void tlb_shootdown(uint64_t start, uint64_t end);
 
 /* What va is, in words, if it lies in the stack area: "in the boot
  * CPU's kernel stack", "the guard page below IST1 (#DF)'s stack", ...
