@@ -202,4 +202,21 @@ uint64_t ctx_kernel_cr3(void);
 _Noreturn void ctx_panic(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
+/*
+ * The kernel's side (context_setup.c).
+ */
+
+/* The interrupt vector of the wake-up IPI (ctx_kick()): its handler,
+ * context_wake_interrupt(), only acknowledges it; arriving is all it
+ * has to do, since it ends the idle CPU's HLT. Among the local APIC's
+ * vectors of chapter 06 (lapic.h), below the timer's class. */
+#define VEC_CTX_WAKE 0xF8
+
+void context_wake_interrupt(void);
+
+/* Every CPU, for itself, once its struct cpu is online (interrupts
+ * off): its first context (context_init), reached from then on through
+ * this_cpu()->ctx. The boot CPU also prints how FPU state is saved. */
+void context_setup_cpu(void);
+
 #endif /* CONTEXT_H */

@@ -260,7 +260,7 @@ void fpu_cpu_init(void)
 		fpu_apply(&c);
 	else if (c.mode != fpu_mode || c.xcr0 != fpu_xcr0 ||
 		 c.size != fpu_size)
-		panic("this CPU's FPU state (mode %u, XCR0 %#lx, %u bytes) "
+		panic("this CPU's FPU state (mode %u, XCR0 0x%lx, %u bytes) "
 		      "differs from the boot CPU's", c.mode, c.xcr0, c.size);
 	write_cr0((read_cr0() | CR0_MP | CR0_NE) & ~(CR0_EM | CR0_TS)); /* 2. */
 	write_cr4(read_cr4() | CR4_OSFXSR | CR4_OSXMMEXCPT);        /* 3. */

@@ -143,7 +143,7 @@ void kstack_free(const struct kstack *ks)
 
 	if (ks->bottom < KSTACK_AREA || ks->top > KSTACK_AREA_END ||
 	    pages == 0 || pages > KSTACK_MAX_PAGES || ks->top % KSTACK_SLOT)
-		panic("kstack_free: %#lx-%#lx is not a stack", ks->bottom,
+		panic("kstack_free: 0x%lx-0x%lx is not a stack", ks->bottom,
 		      ks->top);
 	for (int i = 0; i < n_named; i++)
 		if (named[i].ks.bottom == ks->bottom)
@@ -152,8 +152,8 @@ void kstack_free(const struct kstack *ks)
 	for (unsigned i = 0; i < pages; i++)                    /* 1. */
 		if (page_unmap(kernel_pml4, ks->bottom + i * PAGE_SIZE,
 			       &pa[i]) != 0)
-			panic("kstack_free: page %#lx is not mapped",
-			      ks->bottom + i * PAGE_SIZE);
+			panic("kstack_free: page 0x%lx is not mapped",
+			      (uint64_t)(ks->bottom + i * PAGE_SIZE));
 	tlb_shootdown(ks->bottom, ks->top);                     /* 2. */
 	for (unsigned i = 0; i < pages; i++)                    /* 3. */
 		frame_free(pa[i], 1);

@@ -540,7 +540,8 @@ static void *stress_thread(void *arg)
 			volatile struct obj *o = ctx_table_get(&t, id);
 
 			if (!o) {
-				__atomic_fetch_add(&misses, 1, __ATOMIC_RELAXED);
+				__atomic_fetch_add(&misses, 1,
+						   __ATOMIC_RELAXED);
 				continue;
 			}
 			for (int spin = 0; spin < 50; spin++)

@@ -168,8 +168,9 @@ static void model_give(uint32_t slot)
  * allocating (72 % allocations, 18 % frees) or towards freeing (the
  * other way round), so the number in use wanders from empty to full
  * (65,536, where allocation must fail) and back. One operation in ten
- * is a bad free: a slot not in use, which must be refused. Every allocation must return exactly the lowest free slot
- * of the model; every 10,000 operations the invariants are checked.
+ * is a bad free: a slot not in use, which must be refused. Every
+ * allocation must return exactly the lowest free slot of the model;
+ * every 10,000 operations the invariants are checked.
  */
 static void random_against_model(void)
 {
