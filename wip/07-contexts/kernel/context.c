@@ -83,8 +83,8 @@
  * after pushing, both with full memory barriers, so that one of the
  * two always sees the other: no wake-up is lost.
  */
-static struct ctx_table table;
-static struct ctx_cpu *cpus[CTX_MAX_CPUS];   /* written once each */
+static struct ctx_table all_contexts;   /* every context, by id */
+static struct ctx_cpu *ctx_cpus[CTX_MAX_CPUS];  /* written once each */
 static uint64_t n_spawned, n_reaped;         /* atomic */
 
 #define GUARD_BYTES 4096ull         /* kstack.c's guard page */
@@ -183,7 +183,7 @@ static void inbox_drain(struct ctx_cpu *cpu)
 static void wake(struct context *c)
 {
 	int blocked = CTX_BLOCKED;
-	struct ctx_cpu *home = cpus[c->cpu];
+	struct ctx_cpu *home = ctx_cpus[c->cpu];
 
 	if (!__atomic_compare_exchange_n(&c->state, &blocked, CTX_RUNNABLE,
 					 false, __ATOMIC_SEQ_CST,
@@ -235,9 +235,10 @@ static bool schedule(struct ctx_cpu *cpu)
 		ctx_panic("context %ld '%s' switches holding %u spinlocks",
 			  cur->id, cur->name, spin_depth());
 	inbox_drain(cpu);
-	if (load_state(cur) == CTX_RUNNING && cur != cpu->idle) {
+	if (load_state(cur) == CTX_RUNNING) {
 		set_state(cur, CTX_RUNNABLE);
-		ring_push(cpu, cur);
+		if (cur != cpu->idle)      /* idle waits outside the ring */
+			ring_push(cpu, cur);
 	}
 	next = ring_pop(cpu);
 	if (!next)
@@ -326,7 +327,7 @@ static void table_init_once(void)
 	static bool done;            /* boot CPU, before any other CPU */
 
 	if (!done) {
-		ctx_table_init(&table, kmalloc, kfree);
+		ctx_table_init(&all_contexts, kmalloc, kfree);
 		done = true;
 	}
 }
@@ -338,12 +339,12 @@ struct ctx_cpu *context_init(unsigned index, struct tss *tss,
 	struct context *c;
 	ctx_id_t id;
 
-	if (index >= CTX_MAX_CPUS || cpus[index])
+	if (index >= CTX_MAX_CPUS || ctx_cpus[index])
 		return NULL;
 	table_init_once();
 	cpu = kmalloc_aligned(sizeof *cpu, 64);
 	c = context_alloc(name);
-	id = cpu && c ? ctx_table_reserve(&table) : CTX_E_NOMEM;
+	id = cpu && c ? ctx_table_reserve(&all_contexts) : CTX_E_NOMEM;
 	if (id <= 0) {
 		kfree(cpu);
 		kfree(c);
@@ -359,8 +360,8 @@ struct ctx_cpu *context_init(unsigned index, struct tss *tss,
 	c->kstack_top = stack->top;
 	c->cr3 = ctx_kernel_cr3();
 	fpu_load(c->fpu);                 /* start from the clean state */
-	ctx_table_publish(&table, id, c);
-	__atomic_store_n(&cpus[index], cpu, __ATOMIC_RELEASE);
+	ctx_table_publish(&all_contexts, id, c);
+	__atomic_store_n(&ctx_cpus[index], cpu, __ATOMIC_RELEASE);
 	return cpu;
 }
 
@@ -455,7 +456,7 @@ ctx_id_t context_spawn(context_fn fn, void *arg, const char *name,
 		       unsigned cpu)
 {
 	struct ctx_cpu *home = cpu < CTX_MAX_CPUS ?             /* 1. */
-		__atomic_load_n(&cpus[cpu], __ATOMIC_ACQUIRE) : NULL;
+		__atomic_load_n(&ctx_cpus[cpu], __ATOMIC_ACQUIRE) : NULL;
 	struct context *c;
 	ctx_id_t id;
 	uint64_t irq;
@@ -469,7 +470,7 @@ ctx_id_t context_spawn(context_fn fn, void *arg, const char *name,
 		kfree(c);
 		return CTX_E_NOMEM;
 	}
-	id = ctx_table_reserve(&table);                         /* 4. */
+	id = ctx_table_reserve(&all_contexts);                         /* 4. */
 	if (id <= 0) {
 		kstack_free(&c->kstack);
 		kfree(c);
@@ -481,7 +482,7 @@ ctx_id_t context_spawn(context_fn fn, void *arg, const char *name,
 	first_frame(c, fn, arg);
 	__atomic_fetch_add(&home->contexts, 1, __ATOMIC_SEQ_CST);
 	__atomic_fetch_add(&n_spawned, 1, __ATOMIC_RELAXED);
-	ctx_table_publish(&table, id, c);
+	ctx_table_publish(&all_contexts, id, c);
 	irq = ctx_irq_save();                                   /* 6. */
 	set_state(c, CTX_RUNNABLE);
 	if (home == ctx_cpu_this())
@@ -514,7 +515,7 @@ _Noreturn void context_exit(long result)
  * stack, its memory. The caller holds no reference to it. */
 static void reap(struct context *c)
 {
-	if (ctx_table_remove(&table, c->id) != 0)
+	if (ctx_table_remove(&all_contexts, c->id) != 0)
 		ctx_panic("context %ld '%s' was reaped twice", c->id,
 			  c->name);
 	kstack_free(&c->kstack);
@@ -559,11 +560,11 @@ int context_join(ctx_id_t id, long *result)
 
 	if (id == self->id)
 		return CTX_E_SELF;
-	t = ctx_table_get(&table, id);                          /* 1. */
+	t = ctx_table_get(&all_contexts, id);                          /* 1. */
 	if (!t)
 		return CTX_E_NOENT;
 	if (self == cpu->idle || t->first) {
-		ctx_table_put(&table, id);
+		ctx_table_put(&all_contexts, id);
 		return CTX_E_IDLE;
 	}
 	irq = ctx_irq_save();
@@ -574,7 +575,7 @@ int context_join(ctx_id_t id, long *result)
 	    claim != CTX_JOIN_DONE) {
 		set_state(self, CTX_RUNNING);
 		ctx_irq_restore(irq);
-		ctx_table_put(&table, id);
+		ctx_table_put(&all_contexts, id);
 		return CTX_E_BUSY;
 	}
 	while (__atomic_load_n(&t->joiner, __ATOMIC_SEQ_CST) !=     /* 3. */
@@ -585,7 +586,7 @@ int context_join(ctx_id_t id, long *result)
 	set_state(self, CTX_RUNNING);
 	ctx_irq_restore(irq);
 	r = t->result;                                          /* 4. */
-	ctx_table_put(&table, id);
+	ctx_table_put(&all_contexts, id);
 	reap(t);
 	if (result)
 		*result = r;
@@ -618,7 +619,7 @@ const char *context_describe_addr(uint64_t va, char *buf, size_t len)
 	if (cur && describe(cur, va, buf, len))
 		return buf;
 	for (uint32_t i = 1; i < CTX_SLOTS; i++) {
-		struct context *c = ctx_table_at(&table, i, NULL);
+		struct context *c = ctx_table_at(&all_contexts, i, NULL);
 
 		if (c && describe(c, va, buf, len))
 			return buf;
@@ -653,6 +654,6 @@ void context_get_stats(struct context_stats *s)
 {
 	s->spawned = __atomic_load_n(&n_spawned, __ATOMIC_RELAXED);
 	s->reaped = __atomic_load_n(&n_reaped, __ATOMIC_RELAXED);
-	s->live = __atomic_load_n(&table.live, __ATOMIC_RELAXED);
-	s->chunks = __atomic_load_n(&table.chunks, __ATOMIC_RELAXED);
+	s->live = __atomic_load_n(&all_contexts.live, __ATOMIC_RELAXED);
+	s->chunks = __atomic_load_n(&all_contexts.chunks, __ATOMIC_RELAXED);
 }

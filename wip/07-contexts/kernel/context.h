@@ -50,7 +50,8 @@ typedef long (*context_fn)(void *arg);
  * their offsets; context.c checks them); the rest is context.c's.
  * Invariants:
  * - a RUNNING context is its CPU's current; a RUNNABLE one is in its
- *   CPU's ring or inbox; BLOCKED, EXITED and NEW ones in neither;
+ *   CPU's ring or inbox, or is the CPU's idle context, which waits
+ *   outside the ring; BLOCKED, EXITED and NEW ones are in neither;
  * - only the context's own CPU changes its registers, ring link and
  *   state, except that a waker on another CPU may change BLOCKED to
  *   RUNNABLE (with compare-and-swap) and push it to that CPU's inbox;

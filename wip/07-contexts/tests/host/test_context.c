@@ -72,13 +72,13 @@ static long driver(void *arg)
  * word says DONE. */
 static bool gone(ctx_id_t id)
 {
-	struct context *t = ctx_table_get(&table, id);
+	struct context *t = ctx_table_get(&all_contexts, id);
 	bool done;
 
 	if (!t)
 		return true;
 	done = __atomic_load_n(&t->joiner, __ATOMIC_SEQ_CST) == CTX_JOIN_DONE;
-	ctx_table_put(&table, id);
+	ctx_table_put(&all_contexts, id);
 	return done;
 }
 
@@ -93,8 +93,8 @@ static void host_run(void (*fn)(void))
 	}
 	while (!gone(id))
 		context_idle_once();
-	t = ctx_table_get(&table, id);     /* reap it, as a join would */
-	ctx_table_put(&table, id);
+	t = ctx_table_get(&all_contexts, id);     /* reap it, as a join would */
+	ctx_table_put(&all_contexts, id);
 	reap(t);
 }
 
@@ -236,10 +236,10 @@ static void join_errors(void)
 	hold = 1;                                /* two joiners: */
 	joined_by_other = context_spawn(held, NULL, "held", 0);
 	jid = context_spawn(joins, NULL, "first-joiner", 0);
-	j = ctx_table_get(&table, jid);
+	j = ctx_table_get(&all_contexts, jid);
 	while (j->state != CTX_BLOCKED)          /* it waits in join */
 		context_yield();
-	ctx_table_put(&table, jid);
+	ctx_table_put(&all_contexts, jid);
 	CHECK(context_join(joined_by_other, NULL) == CTX_E_BUSY);
 	hold = 0;
 	CHECK(context_join(jid, &r) == 0 && r == 1);
@@ -762,7 +762,7 @@ static void describe_names_stacks_and_guards(void)
 
 	hold = 1;
 	id = context_spawn(held, NULL, "sleeper", 0);
-	c = ctx_table_get(&table, id);
+	c = ctx_table_get(&all_contexts, id);
 	snprintf(want, sizeof want, "in the stack of context %ld 'sleeper' "
 		 "(CPU 0)", id);
 	CHECK(context_describe_addr(c->kstack.top - 8, buf, sizeof buf) &&
@@ -775,9 +775,62 @@ static void describe_names_stacks_and_guards(void)
 				    sizeof buf) == NULL ||
 	      !check_has(buf, "'sleeper'"));
 	CHECK(context_describe_addr(12, buf, sizeof buf) == NULL);
-	ctx_table_put(&table, id);
+	ctx_table_put(&all_contexts, id);
 	hold = 0;
 	CHECK(context_join(id, NULL) == 0);
+}
+
+/**
+ * ## Contexts in every state, for gdb
+ *
+ * `make gdbtest` stops this program in gdb_stop_here() and checks what
+ * gdb/contexts.py says. The case builds: a context that has yielded
+ * ("held", RUNNABLE), one blocked in join ("first-joiner"), one that
+ * never ran ("never-ran"), one that exited and waits to be joined
+ * ("zombie"), besides the driver (RUNNING) and the idle context. The
+ * case checks the states itself too, and then lets them all end.
+ */
+__attribute__((noinline)) void gdb_stop_here(void)
+{
+	__asm__ volatile("" : : : "memory");
+}
+
+static int state_of(ctx_id_t id)
+{
+	struct context *c = ctx_table_get(&all_contexts, id);
+	int state = c ? c->state : -1;
+
+	if (c)
+		ctx_table_put(&all_contexts, id);
+	return state;
+}
+
+static void contexts_in_every_state(void)
+{
+	ctx_id_t held_id, zombie, joiner, never;
+	long r = 0;
+
+	hold = 1;
+	held_id = context_spawn(held, NULL, "held", 0);
+	zombie = context_spawn(give_back, (void *)3, "zombie", 0);
+	while (!gone(zombie))
+		context_yield();
+	joined_by_other = held_id;
+	joiner = context_spawn(joins, NULL, "first-joiner", 0);
+	while (state_of(joiner) != CTX_BLOCKED)
+		context_yield();
+	never = context_spawn(give_back, (void *)4, "never-ran", 0);
+	CHECK(state_of(held_id) == CTX_RUNNABLE);
+	CHECK(state_of(zombie) == CTX_EXITED);
+	CHECK(state_of(joiner) == CTX_BLOCKED);
+	CHECK(state_of(never) == CTX_RUNNABLE);
+	CHECK(context_current()->state == CTX_RUNNING);
+	CHECK(ctx_cpu_this()->idle->state == CTX_RUNNABLE);
+	gdb_stop_here();
+	hold = 0;
+	CHECK(context_join(never, &r) == 0 && r == 4);
+	CHECK(context_join(zombie, &r) == 0 && r == 3);
+	CHECK(context_join(joiner, &r) == 0 && r == 1);
 }
 
 /* ---- The FPU modes ---- */
@@ -837,6 +890,7 @@ int main(void)
 	RUN_CTX(exit_from_deep_inside_ends_the_context);
 	RUN_CTX(new_context_starts_on_an_aligned_stack);
 	RUN_CTX(join_errors);
+	RUN_CTX(contexts_in_every_state);
 	RUN(strerror_names_every_error);
 	RUN_CTX(two_contexts_ping_pong);
 	RUN_CTX(contexts_take_turns_in_order);
