@@ -26,6 +26,7 @@
 #include "../kernel/context_table.c"
 #include "../kernel/context.c"
 #include "../tests/host/ctx_env.h"
+#include "../tests/host/fpu_host.h"
 
 /**
  * ## How the benchmark works
@@ -62,19 +63,6 @@ static uint64_t ns_now(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &t);
 	return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
-}
-
-static struct cpuid_regs cpuid_host(uint32_t leaf, uint32_t subleaf)
-{
-	return cpuid(leaf, subleaf);
-}
-
-static uint64_t xgetbv0(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (uint64_t)hi << 32 | lo;
 }
 
 /* ---- Raw switch_to ---- */

@@ -52,7 +52,8 @@
  *   load throws away the TLB's cached translations).
  * - **TSS.RSP0**: the stack the CPU switches to when an interrupt
  *   arrives while user code runs, which must be the running context's
- *   kernel stack (from chapter 09 on, with user programs).
+ *   kernel stack. This book's kernel runs no user code, but a kernel
+ *   that does must not forget it.
  *
  * A context's *state* says what it is doing (context.h). Each CPU has
  * a `struct ctx_cpu`, found through `this_cpu()`: its *current*
@@ -60,6 +61,10 @@
  * from the code that was running), and its *run ring*, the contexts of
  * this CPU that are ready to run, oldest first. A context belongs to
  * one CPU for its whole life (chapter 08 adds moving between CPUs).
+ * Redox 0.3.5 keeps, per CPU, only the *id* of the current context
+ * (`CONTEXT_ID`), so finding the current context means a lookup in
+ * its global map, under its global lock; here `this_cpu()` leads to
+ * the context itself, in two loads.
  *
  * ## Nothing on the switch path takes a lock
  *

@@ -32,13 +32,13 @@
 #include <sanitizer/asan_interface.h>
 #endif
 
+#include "host_spinlock.h"
+
 #define HOST_PAGE 4096ul
 #define HOST_MAX_CPUS 8
 
 static __thread struct ctx_cpu *host_cpu;   /* ctx_cpu_this() */
-static __thread int host_cpu_index;         /* for spin_held() */
 static __thread int host_irq_off;           /* "IF clear" */
-static __thread unsigned host_lock_depth;   /* spinlocks held */
 static sem_t host_wake[HOST_MAX_CPUS];
 static long host_kicks, host_irq_errors;    /* atomic */
 
@@ -172,41 +172,6 @@ void kstack_free(const struct kstack *ks)
 #endif
 	munmap(base, bytes);
 	__atomic_fetch_sub(&host_stacks, 1, __ATOMIC_RELAXED);
-}
-
-/* ---- Spinlocks between threads ---- */
-
-static long host_lock_errors;               /* atomic */
-
-bool spin_held(const struct spinlock *l)
-{
-	return __atomic_load_n(&l->locked, __ATOMIC_ACQUIRE) &&
-	       l->cpu == host_cpu_index;
-}
-
-void spin_lock(struct spinlock *l)
-{
-	if (spin_held(l))
-		__atomic_fetch_add(&host_lock_errors, 1, __ATOMIC_RELAXED);
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
-	l->cpu = host_cpu_index;
-	host_lock_depth++;
-}
-
-void spin_unlock(struct spinlock *l)
-{
-	if (!spin_held(l))
-		__atomic_fetch_add(&host_lock_errors, 1, __ATOMIC_RELAXED);
-	l->cpu = -1;
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
-	host_lock_depth--;
-}
-
-unsigned spin_depth(void)
-{
-	return host_lock_depth;
 }
 
 /* ---- Panics ---- */

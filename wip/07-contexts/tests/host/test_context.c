@@ -36,27 +36,13 @@
 #include "../../kernel/context_table.c"
 #include "../../kernel/context.c"
 #include "ctx_env.h"
+#include "fpu_host.h"
 
 /* Let this program's SIGSEGV handler run (stack_overflow_...). */
 const char *__asan_default_options(void)
 {
 	return "allow_user_segv_handler=1";
 }
-
-/* fpu_probe.asm */
-struct fpu_image {
-	uint8_t xmm[16][16];
-	uint32_t mxcsr;
-	uint16_t fcw, pad;
-	uint8_t rest[12];
-};
-
-void fpu_fill_call(const struct fpu_image *in, void (*fn)(void *),
-		   void *arg, struct fpu_image *out);
-long fxsave_entry(void *area);
-long rsp_misalignment(void *unused);
-void callee_saved_call(const uint64_t in[6], void (*fn)(void *),
-		       void *arg, uint64_t out[6]);
 
 #define N(a) ((int)(sizeof(a) / sizeof((a)[0])))
 
@@ -355,22 +341,6 @@ static void callee_saved_registers_survive_yields(void)
 
 /* ---- The FPU ---- */
 
-static void fill(struct fpu_image *p, uint8_t seed, uint32_t mxcsr,
-		 uint16_t fcw)
-{
-	for (int r = 0; r < 16; r++)
-		for (int b = 0; b < 16; b++)
-			p->xmm[r][b] = (uint8_t)(seed ^ (r * 16 + b));
-	p->mxcsr = mxcsr;
-	p->fcw = fcw;
-}
-
-static bool same(const struct fpu_image *a, const struct fpu_image *b)
-{
-	return memcmp(a->xmm, b->xmm, sizeof a->xmm) == 0 &&
-	       a->mxcsr == b->mxcsr && a->fcw == b->fcw;
-}
-
 /* Each context keeps its own XMM registers, MXCSR and x87 control word
  * across 500 yields while the others change theirs. */
 static long keeps_fpu(void *arg)
@@ -381,10 +351,10 @@ static long keeps_fpu(void *arg)
 	struct fpu_image in, out;
 	long bad = 0;
 
-	fill(&in, (uint8_t)(0x11 * (k + 1)), mxcsr[k], fcw[k]);
+	image_fill(&in, (uint8_t)(0x11 * (k + 1)), mxcsr[k], fcw[k]);
 	for (int i = 0; i < 500; i++) {
 		fpu_fill_call(&in, yield_fn, NULL, &out);
-		bad += !same(&in, &out);
+		bad += !image_same(&in, &out);
 	}
 	return bad;
 }
@@ -418,26 +388,9 @@ static long dirties(void *arg)
 {
 	struct fpu_image in, out;
 
-	fill(&in, 0xA5, 0x7F80 | 0x3F, 0x027F);
+	image_fill(&in, 0xA5, 0x7F80 | 0x3F, 0x027F);
 	fpu_fill_call(&in, arg ? exit_fn : yield_fn, NULL, &out);
-	return same(&in, &out) ? 0 : 1;            /* after the yield */
-}
-
-static void check_clean(const uint8_t *a, const char *what)
-{
-	uint16_t fcw, fsw;
-	uint32_t mxcsr;
-	bool zero = true;
-
-	memcpy(&fcw, a + 0, 2);
-	memcpy(&fsw, a + 2, 2);
-	memcpy(&mxcsr, a + 24, 4);
-	for (int i = 32; i < 416; i++)             /* ST0-7, XMM0-15 */
-		zero = zero && a[i] == 0;
-	CHECKF(fcw == FCW_DEFAULT && fsw == 0 && a[4] == 0,
-	       "%s: FCW %#x FSW %#x FTW %#x", what, fcw, fsw, a[4]);
-	CHECKF(mxcsr == MXCSR_DEFAULT, "%s: MXCSR %#x", what, mxcsr);
-	CHECKF(zero, "%s: x87 or XMM registers not zero", what);
+	return image_same(&in, &out) ? 0 : 1;            /* after the yield */
 }
 
 static void new_context_never_sees_another_s_fpu_state(void)
@@ -472,15 +425,20 @@ struct seen {
 static struct seen seen[HOST_MAX_CPUS][PER_CPU];
 static int cpu_log[HOST_MAX_CPUS][PER_CPU * CPU_ROUNDS];
 static int cpu_log_len[HOST_MAX_CPUS];
-static volatile int go;
+static volatile int arrived[HOST_MAX_CPUS];
 
+/* Each waits until all three of its CPU are there, then logs its
+ * turns: the CPU's log must repeat one cycle of its three contexts
+ * (the cycle's order is the order in which they reached the CPU, which
+ * spawns from another CPU do not fix). */
 static long on_its_cpu(void *arg)
 {
 	int k = (int)(uintptr_t)arg % PER_CPU;
 	unsigned cpu = (unsigned)(uintptr_t)arg / PER_CPU;
 	struct seen *s = &seen[cpu][k];
 
-	while (!go)
+	arrived[cpu]++;                 /* only this CPU's contexts */
+	while (arrived[cpu] < PER_CPU)
 		context_yield();
 	for (int i = 0; i < CPU_ROUNDS; i++) {
 		if (ctx_cpu_this()->index != cpu)
@@ -499,12 +457,10 @@ static void contexts_on_every_cpu_run_there_in_turn(void)
 	int ncpu = 4;
 
 	host_cpus_start(ncpu);
-	go = 0;
 	for (int c = 0; c < ncpu; c++)
 		for (int k = 0; k < PER_CPU; k++)
 			id[c][k] = context_spawn(on_its_cpu,
 				(void *)(uintptr_t)(c * PER_CPU + k), "cpu", c);
-	go = 1;
 	for (int c = 0; c < ncpu; c++)
 		for (int k = 0; k < PER_CPU; k++) {
 			long r = -1;
@@ -514,14 +470,20 @@ static void contexts_on_every_cpu_run_there_in_turn(void)
 			       seen[c][k].wrong_thread == 0,
 			       "CPU %d's context %d ran elsewhere", c, k);
 		}
-	for (int c = 0; c < ncpu; c++) {
-		int first = cpu_log[c][0];
+	for (int c = 0; c < ncpu; c++) {           /* a fixed cycle */
+		int in_first[PER_CPU] = { 0 };
 
 		CHECK(cpu_log_len[c] == PER_CPU * CPU_ROUNDS);
-		for (int i = 0; i < cpu_log_len[c]; i++)
-			CHECKF(cpu_log[c][i] == (first + i) % PER_CPU,
-			       "CPU %d: turn %d went to %d", c, i,
-			       cpu_log[c][i]);
+		for (int i = 0; i < PER_CPU; i++)
+			in_first[cpu_log[c][i]]++;
+		for (int k = 0; k < PER_CPU; k++)
+			CHECKF(in_first[k] == 1, "CPU %d: context %d had %d "
+			       "of the first %d turns", c, k, in_first[k],
+			       PER_CPU);
+		for (int i = PER_CPU; i < cpu_log_len[c]; i++)
+			CHECKF(cpu_log[c][i] == cpu_log[c][i % PER_CPU],
+			       "CPU %d: turn %d went to %d, not %d", c, i,
+			       cpu_log[c][i], cpu_log[c][i % PER_CPU]);
 	}
 }
 
@@ -835,30 +797,14 @@ static void contexts_in_every_state(void)
 
 /* ---- The FPU modes ---- */
 
-static struct cpuid_regs cpuid_host(uint32_t leaf, uint32_t subleaf)
-{
-	return cpuid(leaf, subleaf);
-}
-
-static uint64_t xgetbv0(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (uint64_t)hi << 32 | lo;
-}
-
-/* The host's choice, with XSAVE's mask cut to what the host's XCR0
- * enables (the kernel sets XCR0 itself), before any context exists:
- * every area has room for XSAVE. */
+/* The host's choice, before any context exists: every area has room
+ * for XSAVE. */
 static void fpu_setup_host(void)
 {
 	struct fpu_config c;
 
-	if (fpu_choose(cpuid_host, &c) != 0)
+	if (fpu_host_config(&c) != 0)
 		abort();
-	if (c.mode == FPU_XSAVE)
-		c.xcr0 &= xgetbv0();
 	fpu_apply(&c);
 }
 

@@ -27,32 +27,7 @@
 
 /* ---- The environment: a spin lock between threads, and memory ---- */
 
-static __thread int host_cpu;        /* this thread's "CPU index" */
-static long lock_misuse;             /* released a lock not held, ... */
-
-bool spin_held(const struct spinlock *l)
-{
-	return __atomic_load_n(&l->locked, __ATOMIC_ACQUIRE) &&
-	       l->cpu == host_cpu;
-}
-
-void spin_lock(struct spinlock *l)
-{
-	if (spin_held(l))
-		__atomic_fetch_add(&lock_misuse, 1, __ATOMIC_RELAXED);
-	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
-		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
-			__builtin_ia32_pause();
-	l->cpu = host_cpu;
-}
-
-void spin_unlock(struct spinlock *l)
-{
-	if (!spin_held(l))
-		__atomic_fetch_add(&lock_misuse, 1, __ATOMIC_RELAXED);
-	l->cpu = -1;
-	__atomic_store_n(&l->locked, 0, __ATOMIC_RELEASE);
-}
+#include "host_spinlock.h"
 
 static long chunk_allocs, chunk_frees;
 static int fail_next_alloc;
@@ -84,7 +59,7 @@ static void reset(void)
 		free(t.chunk[i]);
 	ctx_table_init(&t, chunk_alloc, chunk_free);
 	fail_next_alloc = 0;
-	lock_misuse = 0;
+	host_lock_errors = 0;
 	chunk_allocs = chunk_frees = 0;
 }
 
@@ -152,7 +127,7 @@ static void first_ids_are_small(void)
 	CHECK(t.live == 300 && t.chunks == 2);
 	for (ctx_id_t i = 1; i <= 300; i++)
 		CHECK(removed(i) == 0);
-	CHECK(t.live == 0 && lock_misuse == 0);
+	CHECK(t.live == 0 && host_lock_errors == 0);
 }
 
 static void bad_ids_find_nothing(void)
@@ -309,7 +284,7 @@ static volatile int remove_done;
 
 static void *remover(void *arg)
 {
-	host_cpu = 1;
+	host_cpu_index = 1;
 	remove_done = ctx_table_remove(&t, (ctx_id_t)(uintptr_t)arg) == 0
 		      ? 1 : -1;
 	return NULL;
@@ -474,7 +449,7 @@ static void random_against_model(void)
 		       t.fresh, m_nlive + m_nreserved, m_fresh);
 	}
 	CHECK(t.chunks == (m_fresh + CTX_CHUNK_SLOTS - 1) / CTX_CHUNK_SLOTS);
-	CHECK(lock_misuse == 0);
+	CHECK(host_lock_errors == 0);
 	printf("  (1000000 operations: %ld lookups, %ld of stale ids, %ld "
 	       "slot reuses, at most %u live, %u chunks)\n", lookups,
 	       stale_lookups, reuses, high, t.chunks);
@@ -508,7 +483,7 @@ static void *stress_thread(void *arg)
 	int n = 0;
 	uint64_t rng = 0x9E3779B97F4A7C15ull * (uintptr_t)arg + 1;
 
-	host_cpu = (int)(uintptr_t)arg;
+	host_cpu_index = (int)(uintptr_t)arg;
 	for (int op = 0; op < THREAD_OPS; op++) {
 		uint64_t r;
 
@@ -573,7 +548,7 @@ static void threads_look_up_while_others_remove(void)
 	for (int i = 0; i < THREADS; i++)
 		pthread_join(th[i], NULL);
 	CHECKF(wrong == 0, "%ld lookups found the wrong object", wrong);
-	CHECK(t.live == 0 && lock_misuse == 0);
+	CHECK(t.live == 0 && host_lock_errors == 0);
 	CHECKF(hits > 10000 && misses > 10000, "hits %ld misses %ld", hits,
 	       misses);
 	printf("  (%d threads x %d operations: %ld lookups found their "

@@ -31,29 +31,7 @@
 #include "format.c"
 #include "../../kernel/fpu.c"
 #include "../../kernel/context.h"
-
-/* What fpu_probe.asm stores and loads. */
-struct fpu_image {
-	uint8_t xmm[16][16];
-	uint32_t mxcsr;
-	uint16_t fcw, pad;
-	uint8_t rest[12];
-};
-_Static_assert(offsetof(struct fpu_image, mxcsr) == 256, "IMG_MXCSR");
-_Static_assert(offsetof(struct fpu_image, fcw) == 260, "IMG_FCW");
-
-void fpu_switch(const struct fpu_image *in, struct context *old,
-		struct context *new, struct fpu_image *out);
-void ymm_switch(const uint8_t in[16][32], struct context *old,
-		struct context *new, uint8_t out[16][32]);
-void fpu_fill_call(const struct fpu_image *in, void (*fn)(void *),
-		   void *arg, struct fpu_image *out);
-void fninit_dump(struct fpu_image *out);
-long fxsave_entry(void *area);
-long rsp_misalignment(void *unused);
-void callee_saved_call(const uint64_t in[6], void (*fn)(void *),
-		       void *arg, uint64_t out[6]);
-uint64_t flags_switch(struct context *old, struct context *new);
+#include "fpu_host.h"
 
 /* ---- Contexts of this program ---- */
 
@@ -296,47 +274,20 @@ static void flags_survive_and_do_not_leak(void)
 
 /* ---- The FPU, in each mode ---- */
 
-static struct cpuid_regs cpuid_host(uint32_t leaf, uint32_t subleaf)
-{
-	return cpuid(leaf, subleaf);
-}
-
-static uint64_t xgetbv0(void)
-{
-	uint32_t lo, hi;
-
-	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
-	return (uint64_t)hi << 32 | lo;
-}
-
-/* The host's own choice, or FXSAVE. The XSAVE mask is also limited to
- * what the host's XCR0 enables (the kernel sets XCR0 itself). */
+/* The host's own choice, or FXSAVE. */
 static bool use_mode(uint32_t mode)
 {
 	struct fpu_config c;
 
-	if (fpu_choose(cpuid_host, &c) != 0)
+	if (fpu_host_config(&c) != 0)
 		return false;
 	if (mode == FPU_FXSAVE)
 		c = (struct fpu_config){ FPU_FXSAVE, FPU_FXSAVE_SIZE,
 					 XCR0_X87 | XCR0_SSE };
 	else if (c.mode != FPU_XSAVE)
 		return false;
-	else
-		c.xcr0 &= xgetbv0();
 	fpu_apply(&c);
 	return true;
-}
-
-static void pattern(struct fpu_image *p, uint8_t seed, uint32_t mxcsr,
-		    uint16_t fcw)
-{
-	memset(p, 0, sizeof *p);
-	for (int r = 0; r < 16; r++)
-		for (int b = 0; b < 16; b++)
-			p->xmm[r][b] = (uint8_t)(seed + r * 16 + b);
-	p->mxcsr = mxcsr;
-	p->fcw = fcw;
 }
 
 /* MXCSR 0x7F80: round toward zero; 0x3F80: round down. x87 control
@@ -351,26 +302,20 @@ static long fpu_entry(void *arg)
 	return 0;
 }
 
-static bool same_image(const struct fpu_image *a, const struct fpu_image *b)
-{
-	return memcmp(a->xmm, b->xmm, sizeof a->xmm) == 0 &&
-	       a->mxcsr == b->mxcsr && a->fcw == b->fcw;
-}
-
 static void fpu_isolated(uint32_t mode)
 {
 	void *stack;
 
 	reset();
-	pattern(&img_a, 0x10, 0x7F80, 0x027F);
-	pattern(&img_b, 0x80, 0x3F80, 0x0F7F);
+	image_fill(&img_a, 0x10, 0x7F80, 0x027F);
+	image_fill(&img_b, 0x80, 0x3F80, 0x0F7F);
 	fpu_b = spawn(fpu_entry, NULL, &stack);
 	fpu_switch(&img_a, me, fpu_b, &out_a);   /* B sets its own, back */
-	CHECKF(same_image(&out_a, &img_a), "mode %u: A's registers changed "
+	CHECKF(image_same(&out_a, &img_a), "mode %u: A's registers changed "
 	       "(MXCSR %#x, FCW %#x, XMM0[0] %#x)", mode, out_a.mxcsr,
 	       out_a.fcw, out_a.xmm[0][0]);
 	run_to_exit(fpu_b);                      /* B stores its own */
-	CHECKF(same_image(&out_b2, &img_b), "mode %u: B's registers "
+	CHECKF(image_same(&out_b2, &img_b), "mode %u: B's registers "
 	       "changed (MXCSR %#x, XMM0[0] %#x)", mode, out_b2.mxcsr,
 	       out_b2.xmm[0][0]);
 	free(fpu_b);
@@ -413,23 +358,6 @@ static void ymm_isolated_under_xsave(void)
 /* The state a fresh context saw, FXSAVE's layout. */
 static uint8_t fresh[512] __attribute__((aligned(16)));
 
-static void check_clean(const uint8_t *a, const char *what)
-{
-	uint16_t fcw, fsw;
-	uint32_t mxcsr;
-	bool zero = true;
-
-	memcpy(&fcw, a + 0, 2);
-	memcpy(&fsw, a + 2, 2);
-	memcpy(&mxcsr, a + 24, 4);
-	for (int i = 32; i < 416; i++)           /* ST0-7, XMM0-15 */
-		zero = zero && a[i] == 0;
-	CHECKF(fcw == FCW_DEFAULT && fsw == 0 && a[4] == 0,
-	       "%s: FCW %#x FSW %#x FTW %#x", what, fcw, fsw, a[4]);
-	CHECKF(mxcsr == MXCSR_DEFAULT, "%s: MXCSR %#x", what, mxcsr);
-	CHECKF(zero, "%s: x87 or XMM registers not zero", what);
-}
-
 static void new_context_starts_clean(uint32_t mode)
 {
 	struct fpu_image dirty, after;
@@ -438,7 +366,7 @@ static void new_context_starts_clean(uint32_t mode)
 	char what[40];
 
 	reset();
-	pattern(&dirty, 0xA5, 0x7F80 | 0x3F, 0x027F);  /* flags set too */
+	image_fill(&dirty, 0xA5, 0x7F80 | 0x3F, 0x027F);  /* flags set too */
 	memset(fresh, 0xEE, sizeof fresh);
 	b = spawn(fxsave_entry, fresh, &stack);
 	exiting = b;
@@ -446,7 +374,7 @@ static void new_context_starts_clean(uint32_t mode)
 	fpu_switch(&dirty, me, b, &after);       /* B saves what it got */
 	snprintf(what, sizeof what, "mode %u", mode);
 	check_clean(fresh, what);
-	CHECK(same_image(&after, &dirty));       /* and ours came back */
+	CHECK(image_same(&after, &dirty));       /* and ours came back */
 	free(b);
 	free(stack);
 }
@@ -470,7 +398,7 @@ static void fninit_alone_leaks_xmm_and_mxcsr(void)
 {
 	struct fpu_image dirty, out, after;
 
-	pattern(&dirty, 0x5A, 0x7F80, 0x027F);
+	image_fill(&dirty, 0x5A, 0x7F80, 0x027F);
 	fpu_fill_call(&dirty, nothing, NULL, &out);
 	fninit_dump(&after);
 	CHECK(after.fcw == FCW_DEFAULT);
@@ -488,7 +416,7 @@ static void no_fpu_mode_leaks(void)
 
 	reset();
 	fpu_mode = FPU_NONE;
-	pattern(&dirty, 0x33, 0x7F80, 0x027F);
+	image_fill(&dirty, 0x33, 0x7F80, 0x027F);
 	b = spawn(fxsave_entry, fresh, &stack);
 	exiting = b;
 	exit_to = me;
