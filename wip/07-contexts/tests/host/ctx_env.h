@@ -17,6 +17,13 @@
  *   each thread a "CPU" of its own for spin_held().
  * - ctx_panic() jumps back into a case that expected it
  *   (panic_hook.h), or fails the case.
+ *
+ * AddressSanitizer is not told about the stack switches (its fiber
+ * calls would have to sit in context.c). It says so once per program,
+ * "ASan is ignoring requested __asan_handle_no_return", when a context
+ * calls a function that does not return (context_exit) on a stack it
+ * does not know; kstack_free() below clears what such a context left
+ * in ASan's shadow memory, which is the one thing that could follow.
  */
 #ifndef CTX_ENV_H
 #define CTX_ENV_H

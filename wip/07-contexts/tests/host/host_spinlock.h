@@ -13,6 +13,7 @@
 static __thread int host_cpu_index;         /* this thread's "CPU" */
 static __thread unsigned host_lock_depth;   /* spinlocks it holds */
 static long host_lock_errors;               /* atomic */
+static long host_lock_acquires;             /* atomic: every spin_lock */
 
 bool spin_held(const struct spinlock *l)
 {
@@ -24,6 +25,7 @@ void spin_lock(struct spinlock *l)
 {
 	if (spin_held(l))
 		__atomic_fetch_add(&host_lock_errors, 1, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&host_lock_acquires, 1, __ATOMIC_RELAXED);
 	while (__atomic_exchange_n(&l->locked, 1, __ATOMIC_ACQUIRE))
 		while (__atomic_load_n(&l->locked, __ATOMIC_RELAXED))
 			__builtin_ia32_pause();
