@@ -873,8 +873,8 @@ local function plan_regions(view, changes)
     end
   end
   flush_hidden()
-  local use = full > 0 and shown <= full * REGIONS_AT_MOST
-              and full - shown >= REGIONS_SAVE
+  local small = shown <= full * REGIONS_AT_MOST
+  local use = full > 0 and small and full - shown >= REGIONS_SAVE
   view.plan = {items = items, full = full, shown = shown, use = use}
   return view.plan
 end
