@@ -146,8 +146,9 @@ end
 
 -- Heading levels: the first heading of a page is the only level 1.
 -- Renumber so that the shallowest heading in blocks becomes `top`.
-local function renumber_headings(blocks, top)
-  local min
+-- (min: the level to take as the shallowest, when blocks are part of a
+-- larger text whose shallowest heading they may not hold)
+local function renumber_headings(blocks, top, min)
   for _, b in ipairs(blocks) do
     if b.t == "Header" and (min == nil or b.level < min) then min = b.level end
   end
@@ -355,7 +356,9 @@ local function file_kind(path, text)
 end
 
 -- Split a file into pieces: {kind="code", first=N, lines={...}} and
--- {kind="prose", text=..., first=N, last=M}. Line numbers are the file's.
+-- {kind="prose", text=..., first=N, last=M, nums={...}}. Line numbers are
+-- the file's; nums[k] is the file's line of the prose text's line k (false
+-- for the blank line that joins two prose comments).
 local function extract(where, lines, style, diag)
   local pieces = {}
   local code = nil
@@ -374,15 +377,17 @@ local function extract(where, lines, style, diag)
     code = nil
   end
 
-  local function add_prose(text, first, last)
+  local function add_prose(text, first, last, nums)
     flush_code()
     local prev = pieces[#pieces]
     if prev and prev.kind == "prose" then
       prev.text = prev.text .. "\n\n" .. text
       prev.last = last
+      prev.nums[#prev.nums + 1] = false
+      for _, x in ipairs(nums) do prev.nums[#prev.nums + 1] = x end
     else
       pieces[#pieces + 1] = {kind = "prose", text = text, first = first,
-                             last = last}
+                             last = last, nums = nums}
     end
   end
 
@@ -431,7 +436,9 @@ local function extract(where, lines, style, diag)
       if not closed then
         diag("prose", where .. ":" .. first .. ": /** block is never closed")
       end
-      add_prose(table.concat(body, "\n"), first, math.min(i, n))
+      local nums = {}
+      for k = 1, #body do nums[k] = first + k end
+      add_prose(table.concat(body, "\n"), first, math.min(i, n), nums)
       i = i + 1
     elseif (style == "semi" and l:sub(1, 2) == ";;")
         or (style == "hash" and l:sub(1, 2) == "##") then
@@ -442,7 +449,9 @@ local function extract(where, lines, style, diag)
         body[#body + 1] = (m:sub(3, 3) == " ") and m:sub(4) or m:sub(3)
         i = i + 1
       end
-      add_prose(table.concat(body, "\n"), first, i - 1)
+      local nums = {}
+      for k = 1, #body do nums[k] = first + k - 1 end
+      add_prose(table.concat(body, "\n"), first, i - 1, nums)
     else
       if (style == "block" and l:match("^%s+/%*%*%s*$"))
          or (style == "semi" and l:match("^%s+;;"))
@@ -484,8 +493,10 @@ local function file_view(ch, path)
   view.lines = lines
   view.lang, view.style = file_kind(path, raw)
   if view.style == "markdown" then
+    local nums = {}
+    for k = 1, #lines do nums[k] = k end
     view.pieces = {{kind = "prose", text = table.concat(lines, "\n"),
-                    first = 1, last = #lines}}
+                    first = 1, last = #lines, nums = nums}}
   else
     view.diags = {}
     view.pieces = extract(ch.name .. "/" .. path, lines, view.style,
@@ -756,12 +767,60 @@ end
 -- changed regions when that saves most of it (book/CONVENTIONS.md,
 -- section 3): each changed code line with CONTEXT lines on either side
 -- (within its listing: context never crosses prose), a gap of JOIN lines
--- or fewer between two regions printed too, every prose paragraph that
--- changed in full, and one elision line for each stretch left out.
+-- or fewer between two regions printed too; of a prose comment, each
+-- top-level block (paragraph, list, table) that changed, with the heading
+-- it comes under and the paragraph that introduces it (one that ends
+-- with a colon); and one elision line for each stretch left out.
 local CONTEXT = 3
 local JOIN = 3
 local REGIONS_AT_MOST = 0.5   -- of the file's printed lines ...
 local REGIONS_SAVE = 25       -- ... and saving at least this many lines
+
+-- The top-level blocks of a prose comment, as its source has them: runs
+-- of text lines parted by a blank line before a line in column 0 (outside
+-- a fenced block), so that a list, an indented code block or a table
+-- stays whole. Each: {text, first, last (the file's lines), heading (an
+-- ATX heading), lead_in (ends with a colon)}.
+local function prose_chunks(p)
+  if p.chunks then return p.chunks end
+  local out, cur, fence, pending, k = {}, nil, false, false, 0
+  for line in (p.text .. "\n"):gmatch("([^\n]*)\n") do
+    k = k + 1
+    local num = p.nums and p.nums[k]
+    if line:match("^%s*$") and not fence then
+      if cur then pending = true; cur.lines[#cur.lines + 1] = line end
+    else
+      if cur == nil or (pending and line:match("^%S")) then
+        cur = {lines = {}}
+        out[#out + 1] = cur
+      end
+      pending = false
+      cur.lines[#cur.lines + 1] = line
+      if num then cur.first = cur.first or num; cur.last = num end
+      if line:match("^%s*```") or line:match("^%s*~~~") then fence = not fence end
+    end
+  end
+  for _, c in ipairs(out) do
+    while #c.lines > 0 and c.lines[#c.lines]:match("^%s*$") do
+      c.lines[#c.lines] = nil
+    end
+    c.text = table.concat(c.lines, "\n")
+    c.heading = c.text:match("^#") ~= nil
+    c.lead_in = c.text:match(":%s*$") ~= nil
+    c.lines = nil
+  end
+  p.chunks = out
+  return out
+end
+
+-- The shallowest heading level in blocks, or nil.
+local function heading_min(blocks)
+  local min
+  walk_blocks(blocks, {Header = function(h)
+    if min == nil or h.level < min then min = h.level end
+  end})
+  return min
+end
 
 -- The plan: items {kind="code", first, last}, {kind="prose", piece} and
 -- {kind="elide", first, last} in file order, the lines a full listing
@@ -771,11 +830,25 @@ local function plan_regions(view, changes)
   if view.plan then return view.plan end
   local lines, raw, removals = view.lines or {}, changes.raw, changes.removals
   local function blank(n) return (lines[n] or ""):match("^%s*$") ~= nil end
+  -- the lines of prose comments that print nothing (their first and last
+  -- lines, their blank lines): an elision does not start or end on them
+  local quiet = {}
+  for _, p in ipairs(view.pieces) do
+    if p.kind == "prose" then
+      for n = p.first, p.last do quiet[n] = true end
+      local k = 0
+      for line in (p.text .. "\n"):gmatch("([^\n]*)\n") do
+        k = k + 1
+        local num = p.nums and p.nums[k]
+        if num and not line:match("^%s*$") then quiet[num] = nil end
+      end
+    end
+  end
   local items, full, shown = {}, 0, 0
   local hidden = nil            -- the stretch being left out: {first, last}
   local function hide(a, b)
     for n = a, b do
-      if not blank(n) then
+      if not blank(n) and not quiet[n] then
         if hidden then hidden.last = n else hidden = {first = n, last = n} end
       end
     end
@@ -791,19 +864,38 @@ local function plan_regions(view, changes)
   for _, p in ipairs(view.pieces) do
     if p.kind == "prose" then
       full = full + (p.last - p.first + 1)
-      local touched = false
-      for n = p.first, p.last do
-        if raw[n] then touched = true; break end
+      local chunks = prose_chunks(p)
+      local show = {}
+      for i, c in ipairs(chunks) do
+        local touched = false
+        for n = c.first, c.last do
+          if raw[n] then touched = true; break end
+        end
+        for _, d in ipairs(removals) do
+          if d >= c.first - 1 and d <= c.last then touched = true end
+        end
+        if touched then
+          show[i] = true
+          if i > 1 and chunks[i - 1].lead_in then show[i - 1] = true end
+          for j = i - 1, 1, -1 do
+            if chunks[j].heading then show[j] = true; break end
+          end
+        end
       end
-      for _, d in ipairs(removals) do
-        if d >= p.first and d < p.last then touched = true end
-      end
-      if touched then
-        flush_hidden()
-        items[#items + 1] = {kind = "prose", piece = p}
-        shown = shown + (p.last - p.first + 1)
-      else
-        hide(p.first, p.last)
+      local run = nil           -- shown blocks in a row: one prose item
+      for i, c in ipairs(chunks) do
+        if show[i] then
+          if run == nil then
+            flush_hidden()
+            run = {kind = "prose", piece = p, texts = {}}
+            items[#items + 1] = run
+          end
+          run.texts[#run.texts + 1] = c.text
+          shown = shown + (c.last - c.first + 1)
+        else
+          run = nil
+          hide(c.first, c.last)
+        end
       end
     else
       local a, b = p.first, p.first + #p.lines - 1
@@ -988,7 +1080,13 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
       end
       out[#out + 1] = listing_block(view, piece, where, marks)
     elseif it.kind == "prose" then
-      prose(it.piece, view.fid .. "-r")
+      -- headings at the levels they have in the whole comment
+      local p = it.piece
+      if p.min_level == nil then p.min_level = heading_min(md(p.text)) or false end
+      local blocks = md(table.concat(it.texts, "\n\n"), opts)
+      blocks = renumber_headings(blocks, 3, p.min_level or nil)
+      blocks = prefix_ids(blocks, view.fid .. "-r", idmap)
+      out[#out + 1] = pandoc.Div(blocks, {class = "prose"})
     else
       local target = "#" .. full_copy_id(view)
       for n = it.first, it.last do
