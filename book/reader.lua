@@ -1019,15 +1019,15 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
     if c.nremoved > 0 then summary = summary .. ", " .. c.nremoved .. " removed" end
     summary = summary .. "."
     if mode == "regions" then
-      summary = summary .. " Only the regions that changed are printed, " ..
-        "with " .. CONTEXT .. " lines of context and their real line " ..
-        "numbers; changed code lines are highlighted"
+      -- one line: what is printed, what ⋮ means, where the rest is
+      summary = summary:gsub("%.$", ":") .. " the changed regions, with " ..
+        CONTEXT .. " lines of context; ⋮ marks lines left out,"
       if c.ncuts > 0 then
-        summary = summary .. ", a dashed line shows where lines were removed,"
+        summary = summary .. " a dashed line where lines were removed,"
       end
-      summary_inl = summary_inlines(summary ..
-        " and ⋮ stands for lines left out. The whole file is",
-        "in the chapter's appendix", "#" .. full_copy_id(view), ".")
+      summary = summary .. " and"
+      summary_inl = summary_inlines(summary, "the appendix",
+        "#" .. full_copy_id(view), "has the whole file.")
     else
       if c.nmarked > 0 then
         summary = summary .. " Changed code lines are highlighted"
@@ -1295,10 +1295,8 @@ local function render_chapter(stub, opts)
               "text and follow below."
     end
     if part == "handout" and #regions > 0 then
-      intro = intro .. " A file that changed in a few places only is " ..
-              "printed as those places, with their line numbers; a line " ..
-              "⋮ stands for the lines left out, and the appendix prints " ..
-              "the whole file."
+      intro = intro .. " A file changed in a few places is printed as " ..
+              "those places, ⋮ marking the lines left out."
     end
     if has_appendix then
       intro = intro .. " The other lists, and the changes since the " ..

@@ -61,11 +61,6 @@
  * - `kmalloc_aligned(size, align)`: as kmalloc, at a multiple of align,
  *   a power of two up to 4096 (a page); any other align gets NULL and a
  *   message. Freed with kfree().
- *
- * Alignment 16 is the default because it is what the strictest ordinary
- * data needs: the 512-byte area that the FXSAVE instruction fills with
- * the FPU and SSE registers must start on a multiple of 16, and so must
- * SSE data.
  */
 void *kmalloc(size_t size);
 void kfree(void *p);
