@@ -770,7 +770,8 @@ end
 -- or fewer between two regions printed too; of a prose comment, each
 -- top-level block (paragraph, list, table) that changed, with the heading
 -- it comes under and the paragraph that introduces it (one that ends
--- with a colon); and one elision line for each stretch left out.
+-- with a colon), and a changed heading with the block after it; and one
+-- elision line for each stretch left out.
 local CONTEXT = 3
 local JOIN = 3
 local REGIONS_AT_MOST = 0.5   -- of the file's printed lines ...
@@ -876,6 +877,8 @@ local function plan_regions(view, changes)
         end
         if touched then
           show[i] = true
+          -- a heading is not printed alone: with its first block
+          if c.heading and chunks[i + 1] then show[i + 1] = true end
           if i > 1 and chunks[i - 1].lead_in then show[i - 1] = true end
           for j = i - 1, 1, -1 do
             if chunks[j].heading then show[j] = true; break end
