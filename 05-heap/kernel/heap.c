@@ -274,10 +274,6 @@ enum { UNMAPPED_RUNS, RESERVE_RUNS };  /* heap.bins[...] */
  * from them. heap_get_stats() copies them out for the boot report, the
  * self-tests and the benchmark; in gdb, `print heap` shows them all, and
  * the `heap` command (gdb/heap.py) sums them up.
- *
- * One lock for everything is the simplest design that is correct, and
- * with one CPU it costs a few instructions per call. Chapter 06 puts a
- * cache per CPU in front of it, so that CPUs seldom meet at this lock.
  */
 static struct heap {
 	struct spinlock lock;     /* protects everything below */
@@ -1233,10 +1229,6 @@ static void large_free(uint32_t first, uintptr_t caller)
  * the size, the caller and how much the heap has mapped, and afterwards
  * only counts: a kernel that copes with the NULL should not flood its
  * log, and one that does not will stop at the NULL soon enough.
- *
- * The functions that only report a problem are marked COLD: gcc moves
- * them away from the rest, so the common path, which never calls them,
- * stays short and stays in the CPU's instruction cache.
  */
 
 /* NULL, counted; the first time, with a message. */

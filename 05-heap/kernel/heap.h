@@ -123,14 +123,12 @@ void heap_get_stats(struct heap_stats *s);
 /**
  * ## What the heap needs from its host
  *
- * heap.c never touches a page table, a frame or the console itself. It
- * reaches memory and the outside world only through the five hooks
- * below, which the kernel provides in heap_setup.c, and the host tests
- * and the benchmark provide in their own way (memory from the host's
- * mmap(), a panic that jumps back into the test). That is what lets the
- * very same heap.c run on the build machine under AddressSanitizer, for
- * a million random operations checked against a model and the heap's
- * invariants checked every 50,000 of them.
+ * heap.c never touches a page table, a frame or the console itself:
+ * only the five hooks below do, which the kernel provides in
+ * heap_setup.c, and the host tests and the benchmark in their own way
+ * (memory from the host's mmap(), a panic that jumps back into the
+ * test). So the very same heap.c runs on the build machine, under
+ * AddressSanitizer, against a model of what it should do.
  *
  * The hooks are called with the heap lock held, so they must not call
  * the heap: in the kernel they use the mapper and the frame allocator,
