@@ -231,9 +231,27 @@ struct size_class {
 	                                  ("The class cache") */
 };
 
-/* Free runs are kept in bins by length: bin n for runs of n pages
- * (1 <= n < 64), then one bin per power of two: bin 64 + k - 6 for runs
- * of 2^k to 2^(k+1) - 1 pages (k >= 6). */
+/**
+ * ### Bins of free runs
+ *
+ * Free pages are kept as *runs*: maximal stretches of consecutive free
+ * pages of one kind, reserve or unmapped. To find a run of at least n
+ * pages without looking at every run, the runs are sorted into *bins*
+ * by length. Short runs, the common case, get a bin per length: bin n
+ * holds the runs of exactly n pages, for n from 1 to 63. Longer runs
+ * share one bin per power of two: runs of 64 to 127 pages are in bin 64,
+ * runs of 128 to 255 in bin 65, and so on, bin 64 + k - 6 for runs of
+ * 2^k to 2^(k+1) - 1 pages. 90 bins hold runs of any length up to
+ * 2^32 - 1 pages, far more than the window has.
+ *
+ * A bin is a doubly linked list threaded through the `next` and `prev`
+ * fields of its runs' first descriptors, so taking any run off its bin
+ * is constant work. `nonempty` has one bit per bin, set while the bin
+ * holds a run: "the first non-empty bin from b on" is then a mask and a
+ * count of trailing zero bits (`__builtin_ctzll`, one instruction), not
+ * a loop over 90 list heads. There are two sets of bins, one for runs
+ * of reserve pages and one for runs of unmapped pages.
+ */
 #define EXACT_BINS 64
 #define BINS       (EXACT_BINS + 32 - 6)
 
@@ -244,8 +262,19 @@ struct run_bins {
 
 enum { UNMAPPED_RUNS, RESERVE_RUNS };  /* heap.bins[...] */
 
-/* Everything the heap knows. gdb: `print heap`, or the `heap` command
- * (gdb/heap.py). */
+/**
+ * ### One structure for the whole heap
+ *
+ * Everything the heap knows is in `heap`, below, and one lock protects
+ * all of it: where the window is, the descriptor array, the extent's
+ * `top`, the two sets of bins, the 23 size classes, and `class_of`, the
+ * table that turns a request's size into its class with one load (entry
+ * i is the smallest class of at least 16 * i bytes). The counters at the
+ * end, from `data_pages` on, are statistics: the heap decides nothing
+ * from them. heap_get_stats() copies them out for the boot report, the
+ * self-tests and the benchmark; in gdb, `print heap` shows them all, and
+ * the `heap` command (gdb/heap.py) sums them up.
+ */
 static struct heap {
 	struct spinlock lock;     /* protects everything below */
 	uintptr_t base;           /* the window's first byte */
@@ -281,6 +310,24 @@ static const char *name_of(uintptr_t pc, char *buf)
 
 /* ---- Free runs ---- */
 
+/**
+ * ### Finding a run
+ *
+ * `bin_of(n)` is the bin a run of n pages goes into. `bin_fit(n)` is
+ * the first bin in which *every* run has at least n pages. For n below
+ * 64, or a power of two, that is bin_of(n) itself. Otherwise n's own bin
+ * also holds shorter runs (bin 64 holds runs of 64 to 127 pages, so a run
+ * found there may be too short for a request of 100), and the first bin
+ * that surely fits is the next one up.
+ *
+ * `run_find()` asks the bitmap for the first non-empty bin from
+ * bin_fit(n) on and takes the first run there: no list is searched.
+ * Only when no such bin exists does it walk the one shared bin that may
+ * still hold a long enough run. Taking the first run of a fitting bin,
+ * rather than the smallest run that fits, is what keeps the search to a
+ * fixed amount of work; the exact bins for short runs keep it close to a
+ * best fit where most requests are.
+ */
 static unsigned log2_floor(uint32_t n)
 {
 	return 31 - (unsigned)__builtin_clz(n);
@@ -366,6 +413,24 @@ static uint32_t run_find(int set, uint32_t n)
 	return NO_PAGE;
 }
 
+/**
+ * ### Boundary tags: joining free neighbours
+ *
+ * A free run records its length twice, in its first and in its last
+ * descriptor (`pages`); of the descriptors in between, only the kind
+ * matters. When pages [first, first + n) become free,
+ * `run_put()` looks at the two descriptors just outside them. If
+ * desc[first - 1] is free and of the same kind, it is the *last* page of
+ * the run on the left, and its `pages` says where that run starts; if
+ * desc[first + n] is, it is the first page of the run on the right. The
+ * neighbours come off their bins and the three become one run.
+ *
+ * No list is searched, so freeing costs the same however many runs
+ * there are, and after every call no two free runs of one kind touch
+ * (invariant 2). `run_take()` is the opposite: it cuts the pages a
+ * caller needs off the front of a run and files the rest under its new
+ * length.
+ */
 /* Cut the first n pages off the free run at first (of set); the rest
  * stays a free run. */
 static void run_take(uint32_t first, uint32_t n, int set)
@@ -722,6 +787,28 @@ static struct trailer *trailer_of(uintptr_t obj, size_t slot_bytes)
 	return (struct trailer *)(obj + slot_bytes - TRAILER);
 }
 
+/**
+ * ### The trailer and the canaries
+ *
+ * With the debug checks on, every object is allocated 16 bytes larger
+ * than asked for, and `arm_object()` lays out its slot (or run) so:
+ *
+ *     | the object: size bytes | canaries, 0xCA ... | trailer: 16 B |
+ *     ^ obj                                        ^ obj + slot - 16
+ *
+ * The trailer sits at the very end of the slot, where kfree() can find
+ * it from the slot's size alone, which the page descriptor gives. It
+ * records the size asked for, which says where the canaries begin, and
+ * the caller that allocated the object, for the message. Its `check`
+ * word mixes the size with the object's address, so a trailer that was
+ * written over, or copied from another object, does not pass.
+ *
+ * `check_object()` checks the trailer first: if it was damaged, the size
+ * in it cannot be trusted to find the canaries. Then it checks every
+ * canary byte and reports the first one that changed, so a write one
+ * byte too far shows up as "byte 100 is 0x00" for an object of 100
+ * bytes: right where it happened, with who allocated and who freed it.
+ */
 /* Debug: canaries after the object, then the trailer. */
 static void arm_object(uintptr_t obj, size_t slot_bytes, size_t size,
 		       uintptr_t caller)
@@ -768,6 +855,28 @@ static size_t check_object(uintptr_t obj, size_t slot_bytes,
 	return t->size;
 }
 
+/**
+ * ### Is this slot free already?
+ *
+ * A double free must be caught without false alarms, and cheaply. A
+ * free slot carries `key`, FREE_KEY xor its own address, where a live
+ * object carries the user's data. So a slot without the key is surely
+ * not free, and that costs one comparison. A slot with the key is
+ * *probably* free, but user data could hold the same 8 bytes, so the
+ * heap makes sure: `in_cache()` looks through the class cache (16
+ * entries) and `on_free_list()` walks the page's free list (at most 256
+ * slots). Only a slot found there is reported. The walk checks each
+ * link before it follows it, so a damaged list ends the walk with "not
+ * found", never with a read somewhere random.
+ *
+ * The other direction is `check_free_slot()`. Before slab_alloc() hands
+ * a free slot out again, it checks the slot's link (below `fresh`, on a
+ * slot boundary, equal to the complement kept in `check`), its key, and,
+ * with the debug checks, its poison. A write into a slot after kfree()
+ * is found there, at the next allocation of that slot, and
+ * `damaged_slot()` names the byte and, when the slot recorded it, the
+ * code that freed it.
+ */
 /* Is the slot at offset off on the page's free list? Stops at a bad
  * link (then the answer is no). */
 static bool on_free_list(const struct page_desc *d, uint32_t page,
@@ -887,6 +996,25 @@ static void *slab_alloc(unsigned c, uintptr_t caller)
 	return (void *)(page_va(page) + off);
 }
 
+/**
+ * ### Freeing a small object
+ *
+ * `slab_free()` runs the checks that are always on in order of cost:
+ * the offset in the page must be a slot boundary (on_boundary(), one
+ * multiplication), below `fresh` (one comparison), and the slot must not
+ * be free already (the key, then the search above). Only then does it
+ * change anything. With the debug checks, it verifies the canaries and
+ * fills the slot with poison; it writes the key; and it puts the slot in
+ * the class cache, or, when the cache is full, back on its page with
+ * `slot_to_page()`.
+ *
+ * `slot_to_page()` keeps invariant 3. A page that was full has a free
+ * slot again, so it goes back on its class's `partial` list. A page
+ * whose last slot comes back is empty and leaves its class at once, for
+ * the reserve: there any class, or a large object, can use it. A class
+ * that keeps its empty pages strands memory that another class may need;
+ * the class cache and the reserve already make a quick refill cheap.
+ */
 /* Report a bad kfree() of a slot: which of slab_free()'s checks
  * failed. */
 static COLD _Noreturn void bad_slot(uint32_t page, uintptr_t obj,
@@ -1027,6 +1155,26 @@ static void cache_drain(void)
 
 /* ---- Large objects ---- */
 
+/**
+ * ### Large objects
+ *
+ * A request of more than 2048 bytes (the trailer included, when the
+ * checks are on) gets a run of whole pages from `pages_get()`: from the
+ * reserve if a long enough run is there, freshly mapped otherwise. Its
+ * first descriptor becomes PAGE_LARGE and records the run's length;
+ * every other page becomes PAGE_LARGE_TAIL and records where the run
+ * starts, so that a pointer into the middle of a large object is
+ * reported as "inside the object at ...", with the object's address. A
+ * large object starts on a page boundary, so a small request whose
+ * alignment no class offers (kmalloc_aligned(64, 4096)) is served here.
+ *
+ * `large_free()` gives the whole run back to the reserve, where it joins
+ * its free neighbours; if that takes the reserve past 1 MiB, the heap
+ * shrinks. The first page keeps FREED_LARGE in `cls`, so that a second
+ * kfree() of the same pointer is reported as a double free, not as a
+ * pointer the heap never returned.
+ */
+
 /* A run of pages for bytes (the request, and the trailer when the
  * debug checks are on). */
 static void *large_alloc(size_t bytes)
@@ -1058,6 +1206,30 @@ static void large_free(uint32_t first, uintptr_t caller)
 }
 
 /* ---- The entry points, with the lock held ---- */
+
+/**
+ * ## From a request to a slot or a run
+ *
+ * `alloc_locked()`, below, is the path of every allocation, with the
+ * heap lock held:
+ *
+ * 1. **Refuse the absurd.** A request over 1 GiB gets NULL and a message
+ *    (`too_large()`): no kernel object is that large, and a size like
+ *    that is more likely a bug, a negative number turned into a size_t,
+ *    than a real request.
+ * 2. **Add the trailer**, when the debug checks are on.
+ * 3. **Find the class.** For the usual alignment of 16, one load from
+ *    `class_of`; for a larger one, `class_for()` walks up from there to
+ *    the first class whose size is a multiple of the alignment.
+ * 4. **Take a slot** (`small_alloc()`: the class cache, else a slab) or,
+ *    for anything larger, **a run** (`large_alloc()`).
+ * 5. **Arm the object**: canaries and trailer, with the debug checks.
+ *
+ * When memory runs out the answer is NULL. `fail()` says so once, with
+ * the size, the caller and how much the heap has mapped, and afterwards
+ * only counts: a kernel that copes with the NULL should not flood its
+ * log, and one that does not will stop at the NULL soon enough.
+ */
 
 /* NULL, counted; the first time, with a message. */
 static COLD void *fail(size_t size, uintptr_t caller)
@@ -1124,6 +1296,23 @@ HOT void *alloc_locked(size_t size, size_t align, uintptr_t caller)
 	return p;
 }
 
+/**
+ * ### From a pointer back to its object
+ *
+ * `kfree(p)` is told nothing but p. `object_page()` turns p into a page
+ * index with a subtraction and a shift, and accepts it only if that page
+ * is a slab page, or the first page of a large object and p its first
+ * byte. The range check is one comparison: p - base is unsigned, so a p
+ * below the window wraps around to a huge number and fails the same test
+ * as a p above the extent.
+ *
+ * Everything else goes to `bad_pointer()`, which is never on the common
+ * path and can take its time to say *what* p is: outside the heap,
+ * inside a large object (and which), a large object already freed, on a
+ * slab page that was released, or on a free page. On a slab page,
+ * slab_free() makes the finer distinctions (inside a slot, never handed
+ * out, freed twice) with bad_slot().
+ */
 /* kfree(p) of something that is not an object: say what it is. */
 static COLD _Noreturn void bad_pointer(uintptr_t p, uintptr_t caller)
 {
@@ -1181,6 +1370,19 @@ HOT void free_locked(void *ptr, uintptr_t caller)
 		large_free(page, caller);
 }
 
+/**
+ * ### krealloc() in place
+ *
+ * Growing or shrinking an object by a few bytes need not move it. If a
+ * new request of the new size would get the same class (or, for a large
+ * object, the same number of pages), `fits_in_place()` says so, and
+ * krealloc() returns p itself, with the trailer written again for the
+ * new size. Otherwise it allocates the new object, copies the bytes that
+ * hold data (`usable_locked()`: the size asked for, when the debug
+ * checks have recorded it; the whole slot otherwise), and frees the old
+ * one. If the allocation fails, the old object is left as it was, as
+ * heap.h promises.
+ */
 /* The bytes of p that hold data: what was asked for, when the debug
  * checks are on (they know); else the whole slot or run. */
 static size_t usable_locked(uintptr_t p, uintptr_t caller)
@@ -1208,6 +1410,25 @@ static bool fits_in_place(uintptr_t p, size_t size)
 }
 
 /* ---- The interface (heap.h) ---- */
+
+/**
+ * ## The interface
+ *
+ * Each function of heap.h takes the heap lock, does its work through the
+ * `_locked` functions above, and lets go. spin_lock() also turns
+ * interrupts off (spinlock.c): an interrupt handler that calls kmalloc()
+ * can never arrive on this CPU while the heap is half-way through a
+ * change, and then wait forever for a lock its own CPU holds.
+ *
+ * `CALLER` is the return address of the function it appears in: the
+ * instruction right after the call to kmalloc() or kfree() in the
+ * caller's code, which every report names as `function+offset`. It must
+ * be read here, in the function the caller called; one level deeper it
+ * would name the heap itself. kcalloc() checks the multiplication for
+ * overflow (`__builtin_mul_overflow`) before it asks for memory, and
+ * clears the memory after letting go of the lock: clearing takes time
+ * in proportion to the size, and needs no lock.
+ */
 
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 
@@ -1302,6 +1523,24 @@ void *krealloc(void *p, size_t size)
 	return q;
 }
 
+/**
+ * ### Giving everything back, and switching the checks
+ *
+ * `heap_trim()` empties the class caches first. A cached slot counts as
+ * used by its page, so without this a page whose objects were all freed
+ * would stay a slab page. The pages that empties go to the reserve, and
+ * `reserve_shrink(0)` then unmaps the whole reserve and lets the extent
+ * shrink, its descriptor pages with it.
+ *
+ * `heap_set_checks()` changes how every object is laid out (with the
+ * checks, each one carries a trailer, and free slots carry poison), so
+ * it refuses while any object is alive. It drains the class caches
+ * first, because their slots were poisoned, or not, for the old setting.
+ *
+ * `heap_get_stats()` copies the counters under the lock, so that the
+ * figures it returns belong together: the boot report (heap_setup.c),
+ * the self-tests and the benchmark read the heap through it.
+ */
 size_t heap_trim(void)
 {
 	size_t released;
