@@ -17,6 +17,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sched.h>
 #include <time.h>
 
 #define HOST_MAX_CPUS 8
@@ -138,7 +139,9 @@ void spin_lock(struct spinlock *l)
 			ctx_panic("spinlock '%s' held: a deadlock in the "
 				  "simulator", l->name);
 		__builtin_ia32_pause();
-		spins++;
+		if (++spins % 256 == 0)
+			sched_yield();       /* the host's: the holder may
+						be a thread it preempted */
 	}
 	l->locked = 1;
 	l->cpu = (int)c->index;

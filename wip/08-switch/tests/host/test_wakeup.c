@@ -10,12 +10,14 @@
  * - test_wakeup_broken, with -DSCHED_BROKEN_WAIT (wait.c looks before
  *   it sleeps, without the lock): the hunt must find a lost wake-up;
  * - test_oncpu_broken, with -DSCHED_BROKEN_ONCPU (a thief may take a
- *   context whose registers are still being saved): the stress of
- *   yields and steals must see a context switched to twice.
+ *   context whose registers are still being saved, and sched_next's
+ *   check of that is left out too): the stress of yields and steals
+ *   must see a context handed to a CPU while it runs on another.
  *
  * Each case runs a "world" in a child process: CPUs and contexts are
  * its threads, and it ends with a WORLD_* code. HUNT_ROUNDS (in the
- * environment) scales the hunt: rounds per pair, default 250,000.
+ * environment) scales the hunt: rounds per pair, default 100,000
+ * (1.2 million waits over the three hunts).
  */
 #define _GNU_SOURCE
 #include <stdint.h>
@@ -57,7 +59,7 @@ static long rounds_per_pair(void)
 {
 	const char *e = getenv("HUNT_ROUNDS");
 
-	return e ? atol(e) : 250000;
+	return e ? atol(e) : 100000;
 }
 
 /* ---- The hunt: ping-pong through semaphores ---- */
@@ -206,12 +208,12 @@ static int hunt_world(unsigned ncpus, int npairs, bool pinned)
 	return WORLD_OK;
 }
 
-static int world_hunt_pinned(void)
+static __attribute__((unused)) int world_hunt_pinned(void)
 {
 	return hunt_world(2, 2, true);
 }
 
-static int world_hunt_free(void)
+static __attribute__((unused)) int world_hunt_free(void)
 {
 	return hunt_world(3, 3, false);
 }
@@ -254,7 +256,7 @@ static long flag_side(void *arg)
 	return 0;
 }
 
-static int world_hunt_flag(void)
+static __attribute__((unused)) int world_hunt_flag(void)
 {
 	struct host_ctx *ctx[2];
 	int code;
@@ -281,14 +283,14 @@ static long yielder(void *arg)
 
 	for (long i = 0; i < n; i++) {
 		sched_yield_cpu();
-		if (i % 16 == 0)
-			sleep_ms(0);
+		if (i % 64 == 63)
+			sleep_ms(1);
 		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
 	}
 	return 0;
 }
 
-static int world_yield_steal(void)
+static __attribute__((unused)) int world_yield_steal(void)
 {
 	struct host_ctx *ctx[5];
 	int code;
@@ -305,6 +307,381 @@ static int world_yield_steal(void)
 	return code;
 }
 
+/* ---- The mutex and a spinlock, with preemption ---- */
+
+#define STRESS_CTX 6
+#define SPIN_ADDS 100000
+#define MUTEX_ADDS 10000
+
+static struct spinlock counter_lock = SPINLOCK_INIT("counter");
+static struct mutex counter_mutex;
+static long spin_counter, mutex_counter;
+
+static long adder(void *arg)
+{
+	(void)arg;
+	for (long i = 0; i < SPIN_ADDS; i++) {
+		spin_lock(&counter_lock);
+		spin_counter++;
+		spin_unlock(&counter_lock);
+		if (i % 10 == 0) {
+			mutex_lock(&counter_mutex);
+			if (!mutex_held(&counter_mutex))
+				host_error("mutex not held by its owner");
+			mutex_counter++;
+			host_preempt_point();    /* preemptible inside */
+			mutex_unlock(&counter_mutex);
+		}
+		host_preempt_point();
+		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static int world_stress(void)
+{
+	struct host_ctx *ctx[STRESS_CTX];
+	int code;
+
+	mutex_init(&counter_mutex, "counter");
+	host_cpus_start(3);
+	for (int i = 0; i < STRESS_CTX; i++)
+		ctx[i] = host_spawn(adder, NULL, "adder", -1,
+				    SCHED_ANY_CPU);
+	code = run_and_watch(ctx, STRESS_CTX, 5);
+	if (code != WORLD_OK)
+		return code;
+	printf("  spinlock total %ld, mutex total %ld (want %d, %d); "
+	       "mutex slept %lu of %lu times; %lu preemptions\n",
+	       spin_counter, mutex_counter, STRESS_CTX * SPIN_ADDS,
+	       STRESS_CTX * MUTEX_ADDS,
+	       (unsigned long)counter_mutex.contended,
+	       (unsigned long)counter_mutex.acquired,
+	       (unsigned long)total(get_preemptions));
+	return spin_counter == STRESS_CTX * SPIN_ADDS &&
+	       mutex_counter == STRESS_CTX * MUTEX_ADDS &&
+	       counter_mutex.owner == NULL && counter_mutex.q.nr == 0 &&
+	       total(get_preemptions) > 0 ? WORLD_OK : WORLD_FAILED;
+}
+
+/* ---- A bounded buffer: two semaphores and a mutex ---- */
+
+#define SLOTS 8
+#define ITEMS 20000
+
+static struct semaphore free_slots, full_slots;
+static struct mutex buffer_lock;
+static long buffer[SLOTS], head, tail, consumed_sum;
+
+static long producer(void *arg)
+{
+	long base = (long)(intptr_t)arg;
+
+	for (long i = 1; i <= ITEMS; i++) {
+		sem_down(&free_slots);
+		mutex_lock(&buffer_lock);
+		buffer[head++ % SLOTS] = base + i;
+		mutex_unlock(&buffer_lock);
+		sem_up(&full_slots);
+		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static long consumer(void *arg)
+{
+	long sum = 0;
+
+	(void)arg;
+	for (long i = 0; i < ITEMS; i++) {
+		sem_down(&full_slots);
+		mutex_lock(&buffer_lock);
+		sum += buffer[tail++ % SLOTS];
+		mutex_unlock(&buffer_lock);
+		sem_up(&free_slots);
+	}
+	__atomic_fetch_add(&consumed_sum, sum, __ATOMIC_SEQ_CST);
+	return 0;
+}
+
+static int world_buffer(void)
+{
+	struct host_ctx *ctx[4];
+	long want = 0;
+	int code;
+
+	sem_init(&free_slots, SLOTS, "free");
+	sem_init(&full_slots, 0, "full");
+	mutex_init(&buffer_lock, "buffer");
+	host_cpus_start(3);
+	ctx[0] = host_spawn(producer, (void *)0, "producer", -1, -1);
+	ctx[1] = host_spawn(producer, (void *)1000000, "producer", -1, -1);
+	ctx[2] = host_spawn(consumer, NULL, "consumer", -1, -1);
+	ctx[3] = host_spawn(consumer, NULL, "consumer", -1, -1);
+	code = run_and_watch(ctx, 4, 5);
+	if (code != WORLD_OK)
+		return code;
+	for (long i = 1; i <= ITEMS; i++)
+		want += 2 * i + 1000000;
+	printf("  %d items through %d slots: sum %ld (want %ld); free %ld,"
+	       " full %ld; %lu + %lu waits slept\n", 2 * ITEMS, SLOTS,
+	       consumed_sum, want, free_slots.count, full_slots.count,
+	       (unsigned long)free_slots.q.sleeps,
+	       (unsigned long)full_slots.q.sleeps);
+	return consumed_sum == want && free_slots.count == SLOTS &&
+	       full_slots.count == 0 ? WORLD_OK : WORLD_FAILED;
+}
+
+/* ---- Join: a driver context spawns and joins many ---- */
+
+#define JOIN_N 192
+
+static long child(void *arg)
+{
+	long i = (long)(intptr_t)arg;
+
+	if (i % 3 == 0)
+		sleep_ms(1);
+	else if (i % 3 == 1)
+		sched_yield_cpu();
+	return i * 3 + 1;
+}
+
+static long join_driver(void *arg)
+{
+	struct host_ctx *kids[16];
+	long bad = 0;
+
+	(void)arg;
+	for (int round = 0; round < JOIN_N / 16; round++) {
+		for (int k = 0; k < 16; k++) {
+			long i = round * 16 + k;
+
+			kids[k] = host_spawn(child, (void *)(intptr_t)i,
+					     "child", k % 4 == 0 ? 1 : -1,
+					     k % 5 == 0 ? 2 : SCHED_ANY_CPU);
+		}
+		for (int k = 15; k >= 0; k--)
+			bad += host_join(kids[k]) != (round * 16 + k) * 3 + 1;
+		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
+	}
+	return bad;
+}
+
+static int world_join(void)
+{
+	struct host_ctx *driver;
+	long bad;
+
+	host_cpus_start(3);
+	driver = host_spawn(join_driver, NULL, "driver", 0, SCHED_ANY_CPU);
+	while (!__atomic_load_n(&driver->done, __ATOMIC_SEQ_CST))
+		usleep(1000);
+	bad = driver->result;
+	host_join(driver);
+	host_cpus_stop();
+	printf("  %d contexts spawned, joined in reverse order, %ld wrong "
+	       "results, %ld left\n", JOIN_N / 16 * 16, bad, host_live);
+	return bad == 0 && host_live == 0 ? WORLD_OK : WORLD_FAILED;
+}
+
+/* ---- Moving: contexts hop between CPUs by affinity ---- */
+
+#define HOPS 3000
+
+static long hopper(void *arg)
+{
+	long k = (long)(intptr_t)arg, wrong = 0;
+
+	for (long i = 0; i < HOPS; i++) {
+		int to = (int)((i + k) % 3);
+
+		sched_set_affinity(to);
+		wrong += sched_cpu() != (unsigned)to;
+		if (i % 7 == 0)
+			sched_yield_cpu();
+		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
+	}
+	sched_set_affinity(SCHED_ANY_CPU);
+	return wrong;
+}
+
+static int world_migrate(void)
+{
+	struct host_ctx *ctx[4];
+	uint64_t moves = 0;
+	long wrong = 0;
+
+	host_cpus_start(3);
+	for (int i = 0; i < 4; i++)
+		ctx[i] = host_spawn(hopper, (void *)(intptr_t)i, "hopper",
+				    -1, SCHED_ANY_CPU);
+	for (int i = 0; i < 4; i++) {
+		while (!__atomic_load_n(&ctx[i]->done, __ATOMIC_SEQ_CST))
+			usleep(1000);
+		wrong += ctx[i]->result;
+		moves += ctx[i]->se.migrations;
+		host_join(ctx[i]);
+	}
+	host_cpus_stop();
+	printf("  %lu moves between 3 CPUs, %ld found on the wrong CPU\n",
+	       (unsigned long)moves, wrong);
+	return wrong == 0 && moves >= 4 * HOPS * 2 / 3 ? WORLD_OK
+						       : WORLD_FAILED;
+}
+
+/* ---- Stealing and pinning, with CPU-bound contexts ---- */
+
+static long hog(void *arg)
+{
+	uint64_t until = host_now_ns() + (uint64_t)(intptr_t)arg * 1000000;
+
+	while (host_now_ns() < until) {
+		for (volatile int i = 0; i < 1000; i++)
+			;
+		host_preempt_point();
+		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
+	}
+	return 0;
+}
+
+static int world_steal(void)
+{
+	struct host_ctx *ctx[8];
+	uint64_t seen = 0, pinned_seen = 0;
+	int code;
+
+	host_cpus_start(3);
+	for (int i = 0; i < 8; i++)
+		ctx[i] = host_spawn(hog, (void *)300, i < 2 ? "pinned"
+				    : "hog", 0, i < 2 ? 0 : SCHED_ANY_CPU);
+	for (int i = 0; i < 8; i++) {
+		while (!__atomic_load_n(&ctx[i]->done, __ATOMIC_SEQ_CST))
+			usleep(1000);
+		if (i < 2)
+			pinned_seen |= ctx[i]->cpus_seen;
+		else
+			seen |= ctx[i]->cpus_seen;
+	}
+	code = run_and_watch(ctx, 8, 5);
+	if (code != WORLD_OK)
+		return code;
+	printf("  8 started on CPU 0: unpinned ran on CPUs mask %#lx, "
+	       "pinned on %#lx; %lu steals, %lu preemptions\n",
+	       (unsigned long)seen, (unsigned long)pinned_seen,
+	       (unsigned long)total(get_steals),
+	       (unsigned long)total(get_preemptions));
+	return seen == 7 && pinned_seen == 1 && total(get_steals) > 0
+		? WORLD_OK : WORLD_FAILED;
+}
+
+/* ---- Sleeping ---- */
+
+static long sleeper(void *arg)
+{
+	uint64_t *late = arg, worst = 0, sum = 0;
+
+	for (int i = 0; i < 25; i++) {
+		uint64_t t = host_now_ns(), d;
+
+		sleep_ms(2);
+		d = host_now_ns() - t;
+		if (d < 2000000)
+			host_error("sleep_ms(2) took %lu ns", (unsigned long)d);
+		d -= 2000000;
+		sum += d;
+		worst = d > worst ? d : worst;
+		__atomic_fetch_add(&host_progress, 1, __ATOMIC_RELAXED);
+	}
+	late[0] = sum / 25;
+	late[1] = worst;
+	return 0;
+}
+
+static int world_sleep(void)
+{
+	static uint64_t late[4][2];
+	struct host_ctx *ctx[4];
+	uint64_t mean = 0, worst = 0;
+	int code;
+
+	host_cpus_start(2);
+	for (int i = 0; i < 4; i++)
+		ctx[i] = host_spawn(sleeper, late[i], "sleeper", -1, -1);
+	code = run_and_watch(ctx, 4, 5);
+	if (code != WORLD_OK)
+		return code;
+	for (int i = 0; i < 4; i++) {
+		mean += late[i][0] / 4;
+		worst = late[i][1] > worst ? late[i][1] : worst;
+	}
+	printf("  100 sleeps of 2 ms: late by %lu us on average, %lu us at "
+	       "worst (host threads: noisy)\n", (unsigned long)mean / 1000,
+	       (unsigned long)worst / 1000);
+	return WORLD_OK;
+}
+
+/* ---- What must panic ---- */
+
+static struct spinlock held_lock = SPINLOCK_INIT("held");
+
+static long blocks_holding_lock(void *arg)
+{
+	(void)arg;
+	spin_lock(&held_lock);
+	sched_yield_cpu();
+	return 0;
+}
+
+static long unlocks_foreign_mutex(void *arg)
+{
+	(void)arg;
+	mutex_unlock(&counter_mutex);
+	return 0;
+}
+
+static long yields_preempt_off(void *arg)
+{
+	(void)arg;
+	preempt_disable();
+	sched_yield_cpu();
+	return 0;
+}
+
+static int misuse(long (*fn)(void *))
+{
+	struct host_ctx *c;
+
+	mutex_init(&counter_mutex, "counter");
+	host_cpus_start(1);
+	c = host_spawn(fn, NULL, "misuse", 0, -1);
+	host_join(c);
+	return WORLD_OK;
+}
+
+static int world_lock_switch(void)
+{
+	return misuse(blocks_holding_lock);
+}
+
+static int world_foreign_unlock(void)
+{
+	return misuse(unlocks_foreign_mutex);
+}
+
+static int world_preempt_off_switch(void)
+{
+	return misuse(yields_preempt_off);
+}
+
+#define WORLD_CASE(name, world, want)                                   \
+	CASE(name) {                                                     \
+		int code_ = host_world(world, 110);                      \
+                                                                         \
+		CHECKF(code_ == (want), "world ended with %d, want %d",  \
+		       code_, want);                                     \
+	}
+
 int main(void)
 {
 #if defined(SCHED_BROKEN_WAIT)
@@ -316,7 +693,7 @@ int main(void)
 	}
 	return check_done("test_wakeup_broken");
 #elif defined(SCHED_BROKEN_ONCPU)
-	CASE("broken on_cpu: a context is switched to on two CPUs") {
+	CASE("broken on_cpu: a stolen context runs on two CPUs") {
 		int code = host_world(world_yield_steal, 100);
 
 		CHECKF(code == WORLD_PANIC || code == WORLD_ERROR,
@@ -345,6 +722,23 @@ int main(void)
 
 		CHECKF(code == WORLD_OK, "world ended with %d", code);
 	}
+	WORLD_CASE("stress: spinlock and mutex totals exact, preempted",
+		   world_stress, WORLD_OK);
+	WORLD_CASE("bounded buffer: two semaphores and a mutex",
+		   world_buffer, WORLD_OK);
+	WORLD_CASE("join: 192 contexts, every result, nothing left",
+		   world_join, WORLD_OK);
+	WORLD_CASE("affinity: 12,000 moves, each lands on its CPU",
+		   world_migrate, WORLD_OK);
+	WORLD_CASE("steal: work spreads from CPU 0, pinned ones stay",
+		   world_steal, WORLD_OK);
+	WORLD_CASE("sleep_ms: never early", world_sleep, WORLD_OK);
+	WORLD_CASE("panics: switching with a spinlock held",
+		   world_lock_switch, WORLD_PANIC);
+	WORLD_CASE("panics: switching with preemption disabled",
+		   world_preempt_off_switch, WORLD_PANIC);
+	WORLD_CASE("panics: unlocking a mutex one does not hold",
+		   world_foreign_unlock, WORLD_PANIC);
 	return check_done("test_wakeup");
 #endif
 }

@@ -14,7 +14,9 @@
  * - Each hand-over checks that the context is not running anywhere
  *   already (`running_on`): two CPUs running one context at once is
  *   what the on_cpu handshake (balance.c) prevents, and this would see
- *   it.
+ *   it. The old context counts as running until its "registers are
+ *   saved", a moment the test may stretch (SCHED_TEST_WINDOW) as a
+ *   real switch_to() takes time to save them.
  * - Interrupts are pending flags: a tick when the CPU's next tick time
  *   has passed, the reschedule IPI a futex word (sched_env_kick). They
  *   are taken where code turns interrupts back on, at a context's
@@ -126,6 +128,7 @@ struct sched_entity *sched_env_switch(struct sched_entity *prev,
 			   "runs on CPU %d", n->name, cpu, was);
 	n->from = prev;
 	n->run_cpu = cpu;
+	SCHED_TEST_WINDOW("switch_to: saving prev's registers");
 	__atomic_store_n(&p->running_on, -1, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&n->go, 1, __ATOMIC_SEQ_CST);
 	futex(&n->go, FUTEX_WAKE_PRIVATE, 1, NULL);
