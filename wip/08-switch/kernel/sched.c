@@ -755,26 +755,26 @@ bool sched_cpu_stats(unsigned index, struct sched_cpu_stats *out)
 }
 
 int sched_format_status(char *buf, size_t len,
-			struct sched_cpu_stats *prev, unsigned ncpus,
-			uint64_t interval_ns)
+			struct sched_cpu_stats *prev, unsigned first,
+			unsigned ncpus, uint64_t interval_ns)
 {
 	int n = 0;
 
-	for (unsigned i = 0; i < ncpus; i++) {
+	for (unsigned i = first; i < first + ncpus; i++) {
 		struct sched_cpu_stats s;
 		uint64_t idle, pct;
 
 		if (!sched_cpu_stats(i, &s))
 			continue;
-		idle = s.idle_ns - prev[i].idle_ns;
+		idle = s.idle_ns - prev[i - first].idle_ns;
 		pct = interval_ns ? idle * 100 / interval_ns : 0;
 		n += ksnprintf(buf + n, (size_t)n < len ? len - n : 0,
 			       "%scpu%u %lu sw %lu%% idle q%u",
-			       i ? " | " : "", i,
-			       (unsigned long)(s.switches - prev[i].switches),
+			       i > first ? " | " : "", i,
+			       (unsigned long)(s.switches - prev[i - first].switches),
 			       (unsigned long)(pct > 100 ? 100 : pct),
 			       s.queued);
-		prev[i] = s;
+		prev[i - first] = s;
 	}
 	return n;
 }

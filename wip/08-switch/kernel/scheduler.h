@@ -284,11 +284,13 @@ unsigned sched_ncpus(void);
 /* A copy of CPU index's figures (its lock held for the copy). */
 bool sched_cpu_stats(unsigned index, struct sched_cpu_stats *out);
 
-/* One status line for all CPUs: "cpu0 412 sw 3% idle q1 | cpu1 ...",
- * the switches and idle time since *prev (updated), queue now. */
+/* A status line for CPUs first .. first + n - 1: "cpu0 412 sw 3% idle
+ * q1 | cpu1 ...": for CPU i, switches and idle time since prev[i -
+ * first] (updated) over interval_ns, and its queue's length now.
+ * Three CPUs fit in 80 columns. */
 int sched_format_status(char *buf, size_t len,
-			struct sched_cpu_stats *prev, unsigned ncpus,
-			uint64_t interval_ns);
+			struct sched_cpu_stats *prev, unsigned first,
+			unsigned n, uint64_t interval_ns);
 
 const char *sched_state_name(int state);
 
@@ -321,5 +323,24 @@ void sched_env_exited(struct sched_entity *prev);
 /* Add delta to this CPU's preempt count, in one instruction that an
  * interrupt cannot split (the count spinlocks raise too). */
 void sched_env_preempt_add(int delta);
+
+/*
+ * The kernel's side (sched_setup.c).
+ */
+
+/* The reschedule IPI's vector: chapter 07's wake-up IPI (VEC_CTX_WAKE),
+ * which in chapter 08 asks for a reschedule; among chapter 06's local
+ * APIC vectors, below the timer's class. Redox 0.3.5 uses 0x40. */
+#define VEC_RESCHED 0xF8
+
+/* Every CPU, for itself, right after context_init() (interrupts off):
+ * its run queue, with first, its first context, as its idle context;
+ * the boot CPU also installs the tick's and the IPI's handlers; then
+ * the CPU's local APIC timer, periodic at SCHED_HZ. */
+void sched_setup_cpu(struct sched_entity *first);
+
+/* A kernel thread's body: the status line, each second, on the
+ * console (three CPUs a line), for seconds seconds (0: for ever). */
+long sched_status_main(void *seconds);
 
 #endif /* SCHEDULER_H */

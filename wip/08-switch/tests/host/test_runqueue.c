@@ -478,8 +478,13 @@ static void status_line(void)
 	host_cpus[1].rq.idle->exec_start = 0;
 	host_cpus[1].clock = 0;
 	host_cpu = NULL;
-	sched_format_status(buf, sizeof buf, prev, 2, 1000000000);
+	sched_format_status(buf, sizeof buf, prev, 0, 2, 1000000000);
 	CHECKF(same(buf, "cpu0 412 sw 0% idle q2 | cpu1 0 sw 25% idle q0"),
+	       "got \"%s\"", buf);
+	sched_format_status(buf, sizeof buf, prev + 1, 1, 1, 1000000000);
+	CHECKF(same(buf, "cpu1 0 sw 0% idle q0"), "got \"%s\"", buf);
+	sched_format_status(buf, sizeof buf, prev, 0, 2, 1000000000);
+	CHECKF(same(buf, "cpu0 0 sw 0% idle q2 | cpu1 0 sw 0% idle q0"),
 	       "got \"%s\"", buf);
 	CHECK(prev[0].switches == 412);
 	CHECK(same(sched_state_name(CTX_BLOCKED), "blocked"));

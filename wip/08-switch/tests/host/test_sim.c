@@ -70,13 +70,19 @@ static double idle_pct(unsigned k, uint64_t span)
 static void status_lines(uint64_t seconds)
 {
 	struct sched_cpu_stats prev[HOST_MAX_CPUS] = { 0 };
-	char line[400];
+	char line[100];
 
 	for (uint64_t s = 0; s < seconds; s++) {
 		sim_run(SEC);
-		sched_format_status(line, sizeof line, prev, sim_ncpus, SEC);
-		if (report)
-			printf("    t=%lus: %s\n", (unsigned long)s + 1, line);
+		for (unsigned k = 0; k < sim_ncpus; k += 3) {
+			unsigned n = sim_ncpus - k < 3 ? sim_ncpus - k : 3;
+
+			sched_format_status(line, sizeof line, prev + k, k,
+					    n, SEC);
+			if (report)
+				printf("    t=%lus %s\n",
+				       (unsigned long)s + 1, line);
+		}
 	}
 }
 
