@@ -78,9 +78,18 @@ static struct runqueue *on_cpu(unsigned k)
 	return &host_cpus[k].rq;
 }
 
-/* ---- The queue ---- */
+/* CPU k runs the front of its queue (its idle context ran before). */
+static struct runqueue *run_front(unsigned k)
+{
+	struct runqueue *rq = on_cpu(k);
 
-static void queue_is_fifo(void)
+	sched_next(rq, SCHED_YIELD);
+	sched_finish(rq->idle);
+	return rq;
+}
+
+/* One CPU, fresh entities, its queue's lock held. */
+static struct runqueue *queue_alone(void)
 {
 	struct runqueue *rq;
 
@@ -88,6 +97,16 @@ static void queue_is_fifo(void)
 	fresh_entities();
 	rq = on_cpu(0);
 	spin_lock(&rq->lock);
+	return rq;
+}
+
+/* ---- The queue ---- */
+
+static void queue_is_fifo(void)
+{
+	struct runqueue *rq;
+
+	rq = queue_alone();
 	CHECK(rq_pop(rq) == NULL);
 	for (int i = 0; i < 5; i++)
 		rq_enqueue(rq, &ent[i]);
@@ -104,10 +123,7 @@ static void dequeue_anywhere(void)
 {
 	struct runqueue *rq;
 
-	sim_setup(1);
-	fresh_entities();
-	rq = on_cpu(0);
-	spin_lock(&rq->lock);
+	rq = queue_alone();
 	for (int i = 0; i < 6; i++)
 		rq_enqueue(rq, &ent[i]);
 	rq_dequeue(rq, &ent[0]);            /* front */
@@ -161,10 +177,7 @@ static void steal_candidates(void)
 	CHECK(rq_steal_candidate(rq) == NULL);
 	spin_unlock(&rq->lock);
 	/* The look stops after SCHED_STEAL_SCAN contexts. */
-	sim_setup(1);
-	fresh_entities();
-	rq = on_cpu(0);
-	spin_lock(&rq->lock);
+	rq = queue_alone();
 	rq_enqueue(rq, &ent[15]);
 	for (int i = 0; i < SCHED_STEAL_SCAN; i++) {
 		ent[i].affinity = 0;
@@ -180,10 +193,7 @@ static void sleep_list_order(void)
 	static const int want[6] = { 1, 3, 2, 5, 0, 4 };   /* ties FIFO */
 	struct runqueue *rq;
 
-	sim_setup(1);
-	fresh_entities();
-	rq = on_cpu(0);
-	spin_lock(&rq->lock);
+	rq = queue_alone();
 	for (int i = 0; i < 6; i++) {
 		ent[i].wake_at = at[i];
 		rq_sleep_insert(rq, &ent[i]);
@@ -250,9 +260,7 @@ static void yield_alone_goes_on(void)
 
 	sim_setup(1);
 	a = started(0);
-	rq = on_cpu(0);
-	sched_next(rq, SCHED_YIELD);
-	sched_finish(rq->idle);
+	rq = run_front(0);
 	a->slice = 3;
 	CHECK(sched_next(rq, SCHED_YIELD) == a);    /* nobody waits */
 	CHECK(a->state == CTX_RUNNING && a->slice == SCHED_SLICE_TICKS);
@@ -268,9 +276,7 @@ static void block_and_wake(void)
 	sim_setup(1);
 	a = started(0);
 	b = started(0);
-	rq = on_cpu(0);
-	sched_next(rq, SCHED_YIELD);
-	sched_finish(rq->idle);
+	rq = run_front(0);
 	/* a waits: out of the queue; b runs */
 	sched_set_blocked();
 	CHECK(sched_next(rq, SCHED_BLOCK) == b);
@@ -304,9 +310,7 @@ static void wake_other_cpu_kicks(void)
 
 	sim_setup(2);
 	a = started(1);
-	rq1 = on_cpu(1);
-	sched_next(rq1, SCHED_YIELD);
-	sched_finish(rq1->idle);
+	rq1 = run_front(1);
 	sched_set_blocked();
 	sched_next(rq1, SCHED_BLOCK);
 	sched_finish(a);
@@ -345,9 +349,7 @@ static void exit_reported_after_switch(void)
 
 	sim_setup(1);
 	t = sim_spawn(once, "once", 0, SCHED_ANY_CPU);
-	rq = on_cpu(0);
-	sched_next(rq, SCHED_YIELD);
-	sched_finish(rq->idle);
+	rq = run_front(0);
 	t->se.state = CTX_EXITED;
 	CHECK(sched_next(rq, SCHED_EXIT) == rq->idle);
 	CHECK(!t->exited && t->se.on_cpu);          /* not yet: saving */
@@ -364,9 +366,7 @@ static void tick_counts_slice(void)
 
 	sim_setup(1);
 	a = started(0);
-	rq = on_cpu(0);
-	sched_next(rq, SCHED_YIELD);
-	sched_finish(rq->idle);
+	rq = run_front(0);
 	for (int i = 0; i < 3 * SCHED_SLICE_TICKS; i++)
 		sched_tick();          /* alone: new slices, no request */
 	CHECK(!rq->need_resched);
@@ -392,9 +392,7 @@ static void tick_wakes_sleepers(void)
 
 	sim_setup(1);
 	a = started(0);
-	rq = on_cpu(0);
-	sched_next(rq, SCHED_YIELD);
-	sched_finish(rq->idle);
+	rq = run_front(0);
 	host_cpu->clock = 1000;
 	CHECK(!sched_sleep_prepare(5000));
 	CHECK(a->state == CTX_BLOCKED && a->sleeping);

@@ -92,18 +92,24 @@ static const struct sim_op hog[] = {
 	{ OP_RUN, 5 * MS, 0 }, { OP_LOOP, 0, 0 },
 };
 
+/* n CPU-bound contexts on ncpus CPUs for ns; max/min CPU time. */
+static double hogs(unsigned ncpus, int n, uint64_t ns, uint64_t *lo,
+		   uint64_t *hi)
+{
+	sim_setup(ncpus);
+	for (int i = 0; i < n; i++)
+		sim_spawn(hog, "hog", -1, SCHED_ANY_CPU);
+	sim_run(ns);
+	return share_ratio(0, n, lo, hi);
+}
+
 /* ---- Cases ---- */
 
 static void fair_equal(void)
 {
 	uint64_t lo, hi;
-	double r;
+	double r = hogs(4, 12, 5 * SEC, &lo, &hi);
 
-	sim_setup(4);
-	for (int i = 0; i < 12; i++)
-		sim_spawn(hog, "hog", -1, SCHED_ANY_CPU);
-	sim_run(5 * SEC);
-	r = share_ratio(0, 12, &lo, &hi);
 	printf("  12 on 4 CPUs for 5 s: CPU time %.3f to %.3f s, max/min "
 	       "%.3f; idle %.2f%%\n", lo / 1e9, hi / 1e9, r,
 	       idle_pct(0, 5 * SEC));
@@ -433,13 +439,8 @@ static void sixteen_cpus(void)
 static void five_on_four(void)
 {
 	uint64_t lo, hi;
-	double r;
+	double r = hogs(4, 5, 4 * SEC, &lo, &hi);
 
-	sim_setup(4);
-	for (int i = 0; i < 5; i++)
-		sim_spawn(hog, "hog", -1, SCHED_ANY_CPU);
-	sim_run(4 * SEC);
-	r = share_ratio(0, 5, &lo, &hi);
 	printf("  5 on 4 CPUs, 4 s: CPU time %.2f to %.2f s (max/min "
 	       "%.2f): two share one CPU, by design of load balancing\n",
 	       lo / 1e9, hi / 1e9, r);
