@@ -329,14 +329,14 @@ struct sched_entity *sched_next(struct runqueue *rq, enum sched_why why)
 	spin_lock(&rq->lock);
 	state = load_state(cur);          /* a waker changes it only
 					     with this lock held */
+	if (!stays && state == CTX_RUNNING && why == SCHED_BLOCK) {
+		spin_unlock(&rq->lock);             /* woken already */
+		return cur;
+	}
 	now = sched_env_now();
 	charge(rq, cur, now);
 	set_flag(&rq->need_resched, false);
 	if (!stays && state == CTX_RUNNING) {
-		if (why == SCHED_BLOCK) {           /* woken already */
-			spin_unlock(&rq->lock);
-			return cur;
-		}
 		if (why == SCHED_MIGRATE) {
 			cur->moving = true;
 			set_state(cur, CTX_RUNNABLE);
