@@ -190,7 +190,7 @@ static int hunt_world(unsigned ncpus, int npairs, bool pinned)
 		ctx[2 * i + 1] = host_spawn(pong, &pairs[i], "pong", -1,
 					    pinned ? 1 : SCHED_ANY_CPU);
 	}
-	code = run_and_watch(ctx, 2 * npairs, 3);
+	code = run_and_watch(ctx, 2 * npairs, 8);
 	if (code != WORLD_OK)
 		return code;
 	ns = host_now_ns() - t0;
@@ -269,7 +269,7 @@ static __attribute__((unused)) int world_hunt_flag(void)
 	waitq_init(&boxes[1].q, "box1");
 	ctx[0] = host_spawn(flag_side, (void *)0, "side0", -1, 0);
 	ctx[1] = host_spawn(flag_side, (void *)1, "side1", -1, 1);
-	code = run_and_watch(ctx, 2, 3);
+	code = run_and_watch(ctx, 2, 8);
 	if (code == WORLD_OK)
 		printf("  %ld waits, %lu slept and were woken; 0 lost\n",
 		       2 * rounds_per_pair(),
@@ -302,7 +302,7 @@ static __attribute__((unused)) int world_yield_steal(void)
 	for (int i = 0; i < 5; i++)
 		ctx[i] = host_spawn(yielder, (void *)(intptr_t)40000,
 				    "yielder", 0, SCHED_ANY_CPU);
-	code = run_and_watch(ctx, 5, 3);
+	code = run_and_watch(ctx, 5, 8);
 	if (code == WORLD_OK)
 		printf("  %lu switches, %lu steals, 0 contexts on two "
 		       "CPUs\n", (unsigned long)total(get_switches),
@@ -355,7 +355,7 @@ static __attribute__((unused)) int world_stress(void)
 	for (int i = 0; i < STRESS_CTX; i++)
 		ctx[i] = host_spawn(adder, NULL, "adder", -1,
 				    SCHED_ANY_CPU);
-	code = run_and_watch(ctx, STRESS_CTX, 5);
+	code = run_and_watch(ctx, STRESS_CTX, 8);
 	if (code != WORLD_OK)
 		return code;
 	printf("  spinlock total %ld, mutex total %ld (want %d, %d); "
@@ -425,7 +425,7 @@ static __attribute__((unused)) int world_buffer(void)
 	ctx[1] = host_spawn(producer, (void *)1000000, "producer", -1, -1);
 	ctx[2] = host_spawn(consumer, NULL, "consumer", -1, -1);
 	ctx[3] = host_spawn(consumer, NULL, "consumer", -1, -1);
-	code = run_and_watch(ctx, 4, 5);
+	code = run_and_watch(ctx, 4, 8);
 	if (code != WORLD_OK)
 		return code;
 	for (long i = 1; i <= ITEMS; i++)
@@ -570,7 +570,7 @@ static __attribute__((unused)) int world_steal(void)
 		else
 			seen |= ctx[i]->cpus_seen;
 	}
-	code = run_and_watch(ctx, 8, 5);
+	code = run_and_watch(ctx, 8, 8);
 	if (code != WORLD_OK)
 		return code;
 	printf("  8 started on CPU 0: unpinned ran on CPUs mask %#lx, "
@@ -615,7 +615,7 @@ static __attribute__((unused)) int world_sleep(void)
 	host_cpus_start(2);
 	for (int i = 0; i < 4; i++)
 		ctx[i] = host_spawn(sleeper, late[i], "sleeper", -1, -1);
-	code = run_and_watch(ctx, 4, 5);
+	code = run_and_watch(ctx, 4, 8);
 	if (code != WORLD_OK)
 		return code;
 	for (int i = 0; i < 4; i++) {
