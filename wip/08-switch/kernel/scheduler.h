@@ -161,9 +161,13 @@ unsigned sched_start(struct sched_entity *se, int cpu);
 /* Give the CPU to the next queued context, if any. */
 void sched_yield_cpu(void);
 
-/* Switch away until woken: the caller has made itself BLOCKED
- * (sched_set_blocked) and told a waker where to find it. Returns at
- * once if the wake-up came first. No spinlock held. */
+/* Waiting, in two steps, with interrupts off from the first to the
+ * second (a tick between would find a BLOCKED context running):
+ * sched_set_blocked() makes the running context BLOCKED, before it
+ * tells a waker where to find it (wait.c); sched_block() switches away
+ * until woken, and returns at once if the wake-up came first. It may
+ * also return early for no reason the caller knows of: callers look
+ * again at what they wait for. No spinlock held at sched_block(). */
 void sched_set_blocked(void);
 void sched_block(void);
 
