@@ -1418,7 +1418,9 @@ static bool fits_in_place(uintptr_t p, size_t size)
  * `_locked` functions above, and lets go. spin_lock() also turns
  * interrupts off (spinlock.c): an interrupt handler that calls kmalloc()
  * can never arrive on this CPU while the heap is half-way through a
- * change, and then wait forever for a lock its own CPU holds.
+ * change, and then wait forever for a lock its own CPU holds. (That
+ * makes the heap itself safe for interrupt handlers; the frame
+ * allocator and the mapper it calls become so in chapter 06, heap.h.)
  *
  * `CALLER` is the return address of the function it appears in: the
  * instruction right after the call to kmalloc() or kfree() in the
