@@ -181,9 +181,13 @@ the object ADDR lies in, whether it is live, and its size."""
             s = gdb.parse_and_eval("*(struct free_slot *)0x%x"
                                    % (addr - off + o))
             nxt = int(s["next"])
+            want = ~nxt & 0xFFFFFFFF
+            if bool(h["checks"]) and size > 24:   # slot_check()
+                by = int(s["freed_by"])
+                want ^= (by ^ (by >> 32)) & 0xFFFFFFFF
             if (nxt != NO_SLOT and (nxt >= int(d["fresh"]) or
                                     nxt % size)) or \
-                    int(s["check"]) != (~nxt & 0xFFFFFFFF):
+                    int(s["check"]) != want:
                 print("0x%x: %s: the page's free list is DAMAGED at "
                       "offset 0x%x" % (addr, where, o))
                 return

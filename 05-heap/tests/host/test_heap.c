@@ -965,8 +965,13 @@ static void bad_write_after_free(void)
 	p[30] = POISON;
 	p[2] = 0x55;                          /* into the link */
 	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
-		     "its free-list link was written over; noticed by kmalloc"
-		     " from " CALLER_NAME, (void *)p);
+		     "its free-list link or freeing caller was written over; "
+		     "noticed by kmalloc from " CALLER_NAME, (void *)p);
+	p[2] = 0;                             /* the link was NO_SLOT */
+	p[16] = 0x11;                         /* into freed_by */
+	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
+		     "its free-list link or freeing caller was written over; "
+		     "noticed by kmalloc from " CALLER_NAME, (void *)p);
 	check_heap();
 	(void)q;
 
