@@ -1140,6 +1140,15 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
  * This is the idea of Bonwick's magazines and of SLUB's per-CPU free
  * lists; chapter 06 gives every CPU caches of its own, so that CPUs
  * allocating at the same time rarely meet at the heap lock.
+ *
+ * Two things must change with them. slab_free() believes a key only
+ * after finding the slot in its class's cache or on its page's free
+ * list; a slot in CPU A's cache would pass a second free on CPU B, so
+ * the search must look into every CPU's cache (under the heap lock),
+ * or each slot must carry a "cached" mark of its own. And
+ * cache_drain(), which heap_trim() and heap_set_checks() need, must
+ * empty every CPU's cache: the other CPUs are asked, by an interrupt,
+ * to give theirs back.
  */
 HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 {
@@ -1828,8 +1837,22 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * because of the lock order (spinlock.c): the heap comes first, then the
  * page tables, then the frames; the mapper and the frame allocator never
  * call the heap, so nothing under the heap lock can ever wait for it.
- * It is also cheap enough: a growth maps at most 256 pages and happens
- * once per megabyte. (Chapter 06 makes the locks real across CPUs.)
+ * A growth maps max(request, 256) pages: for slabs and small runs at
+ * most 256, once per megabyte, but a large object's whole run at once,
+ * so one kmalloc(64 MiB) maps some 16,450 pages (64 of them descriptors)
+ * with the lock held and interrupts off. Fine at start-up; a kernel
+ * that allocates such objects often would map them outside the lock.
+ *
+ * Chapter 06 makes the locks real across CPUs, and shrinking must then
+ * change shape. An unmapped page is not gone until every CPU's TLB has
+ * forgotten it: the frame may be reused only after a *TLB shootdown*,
+ * an interrupt sent to each other CPU and a wait for each to answer.
+ * That wait must never happen under the heap lock with interrupts off:
+ * a CPU spinning in spin_lock(&heap.lock) has interrupts off too, never
+ * answers, and both wait forever. So under the lock the heap will only
+ * clear the page-table entries and collect the frames (the mapper's
+ * freed table pages too) on a list; after releasing it, one shootdown
+ * covers them all, and only then do the frames go to frame_free().
  *
  * ## Why Redox never shrinks, and why we do
  *
@@ -1864,7 +1887,7 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * | small kmalloc | a cache pop, or a slab pop; a new slab page now and then |
  * | small kfree | the checks, then a cache push, or a slab push |
  * | large kmalloc / kfree | a bin lookup, the run's descriptors, a merge |
- * | growing | at most 256 pages mapped, and a descriptor page per MiB |
+ * | growing | max(request, 256) pages, and a descriptor page per MiB |
  * | shrinking | at most 128 pages more than the free unmapped |
  *
  * None of this depends on how many objects are alive, or how many
