@@ -67,7 +67,16 @@
  * count, and the fastest batch, the one the rest of the machine
  * disturbed least. The allocators of one row take turns, a batch each,
  * so that what disturbs one disturbs all. Random choices are drawn
- * before timing, and a batch goes on where the one before stopped.
+ * before timing; each allocator has its own cursor into them, so every
+ * one meets the same choices in the same order, and a batch goes on
+ * where its own last one stopped.
+ *
+ * Replacements change the heap, so a batch size found by doubling
+ * would let a fast allocator run 10^5 replacements while first fit ran
+ * 150, and compare a worn heap with a fresh one. Instead every
+ * allocator runs the same fixed number (16 to warm up, then 7 batches
+ * of 16,384 to 256, fewer for larger N), and the table gives the median
+ * batch with the fastest and the slowest, so the spread is there to see.
  *
  * **What runs.** Our heap is heap.c itself, with the debug checks off
  * (their cost has a table of its own) and a lock that is a plain flag:

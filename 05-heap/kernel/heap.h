@@ -89,7 +89,8 @@ void *kmalloc_aligned(size_t size, size_t align);
  *   Returns 0, or -1 if there was no memory for even that (the heap then
  *   grows later). Once, before any other call.
  * - `heap_trim()`: unmap the reserve (free pages the heap keeps mapped)
- *   and give its frames back. Returns the pages released. With nothing
+ *   and give its frames back. Returns the pages released, descriptor
+ *   pages included. With nothing
  *   allocated, the heap then holds no frame at all.
  * - `heap_set_checks(on)`: switch the debug checks; only possible while
  *   no object is allocated (objects are laid out differently). 0 or -1.

@@ -31,8 +31,9 @@
  * The comparison is only fair if firstfit.c does what
  * linked_list_allocator 0.5 and Redox's wrapper do, so their
  * behaviours are pinned down here, including the ones the chapter
- * criticises: every free walks the holes from the lowest address,
- * alignment cuts small holes, and the heap never shrinks.
+ * criticises: every free walks the holes from the lowest address, so
+ * does every piece of padding an allocation gives back, alignment
+ * cuts small holes, and the heap never shrinks.
  */
 static _Alignas(4096) uint8_t arena[64 * 1024];
 #define A ((uintptr_t)arena)
