@@ -1900,9 +1900,10 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * holes there are: `make bench` counts 160 instructions for a 64-byte
  * kmalloc and kfree, and 337 for a 4096-byte one, at 10^2 live objects
  * as at 10^5. (glibc's malloc and free take about 145 for the small
- * pair: `build/bench/bench_heap --count glibc 100 64` under valgrind.) The debug checks cost time in proportion to the object: about
- * twice the time for 16 bytes, fifty times for 1 KiB, which is why an
- * optimised build leaves them out.
+ * pair: `build/bench/bench_heap --count glibc 100 64` under
+ * valgrind.) The debug checks cost time in proportion to the object:
+ * about twice the time for 16 bytes, fifty times for 1 KiB, which is
+ * why an optimised build leaves them out.
  *
  * ## How the heap becomes *the* allocator
  *
