@@ -1736,35 +1736,37 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * behaves as described above), against our heap and the host's glibc
  * malloc. Each heap is given 2N objects of 16 to 4095 bytes, and a
  * random half is freed. Then a *replacement* frees a random live object
- * and allocates a new one of a random size. The `make bench` run the
- * tables below come from printed (on 1 December 2026, on a virtual
+ * and allocates a new one of a random size; every heap runs the same
+ * replacements, in batches of a fixed number. The `make bench` run the
+ * tables below come from printed (on 2 December 2026, on a virtual
  * machine with two cores shared with other work, gcc 12.2, glibc 2.36;
- * nanoseconds of CPU time per replacement, the fastest of 7 batches):
+ * nanoseconds of CPU time per replacement, the median of 7 batches):
  *
  * | live objects | ours | glibc | first fit | first fit / ours |
  * |---:|---:|---:|---:|---:|
- * | 100 | 14.4 | 30.4 | 72.6 | 5.1 |
- * | 1000 | 15.8 | 43.9 | 458.7 | 29 |
- * | 10000 | 50.2 | 124.9 | 80,708 | 1,607 |
- * | 100000 | 239.9 | 630.6 | 3,818,613 | 15,916 |
+ * | 100 | 22.8 | 51.7 | 153.7 | 6.7 |
+ * | 1000 | 45.1 | 119.6 | 1,084.5 | 24 |
+ * | 10000 | 292.1 | 646.1 | 30,516 | 104 |
+ * | 100000 | 946.2 | 2,001.8 | 5,464,472 | 5,775 |
  *
- * At 10^5 objects a first-fit replacement takes 3.8 ms: each free walks
+ * At 10^5 objects a first-fit replacement takes 5.5 ms: each free walks
  * tens of thousands of holes spread over 150 MB, and nearly every step
  * is a miss in the CPU's caches. Our replacement costs the same couple
- * of hundred instructions at every N (valgrind counts 193 to 213); its
- * time grows from 14 to 240 ns only because 10^5 objects no longer fit
- * in the caches, which costs glibc just as much (30 to 631 ns).
+ * of hundred instructions at every N (valgrind counts 200 to 223); its
+ * time grows from 23 to 946 ns only because 10^5 objects no longer fit
+ * in the caches (and first fit's batch before each of ours has just
+ * filled them with its holes), which costs glibc just as much (52 to
+ * 2,002 ns).
  *
  * First fit is not slow at everything. When a request fits the first
  * hole it meets, it is as fast as anything: allocating an object and
- * freeing it again, on the same fragmented heaps, costs first fit 5 to
- * 6 ns for objects up to 1 KiB at every N (ours: 7 ns, glibc's: 6),
- * because some low hole always fits. Its cost is the holes it must
- * pass, and those are the ones that are too small: a replacement leaves
- * them behind, since a new request often does not fit the hole a free
- * just made. (In Redox, a 16-byte-
- * aligned request in a hole that starts 8 bytes off also cuts a 24-byte
- * hole in front of the block, because the crate will not leave a hole
+ * freeing it again, on the same fragmented heaps, costs first fit 8 to
+ * 11 ns for objects up to 1 KiB at every N (ours: 8 to 12, glibc's: 6
+ * to 10), because some low hole always fits. Its cost is the holes it
+ * must pass, and those are the ones that are too small: a replacement
+ * leaves them behind, since a new request often does not fit the hole a
+ * free just made. (In Redox, a 16-byte-aligned request in a hole that
+ * starts 8 bytes off also cuts a 24-byte hole in front of the block, because the crate will not leave a hole
  * smaller than 16 bytes: such holes fit almost nothing and pile up. The
  * benchmark asks first fit for 8-byte alignment, which spares it that.)
  *
@@ -1897,8 +1899,8 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * | shrinking | at most 128 pages more than the free unmapped |
  *
  * None of this depends on how many objects are alive, or how many
- * holes there are: `make bench` counts 160 instructions for a 64-byte
- * kmalloc and kfree, and 337 for a 4096-byte one, at 10^2 live objects
+ * holes there are: `make bench` counts 168 instructions for a 64-byte
+ * kmalloc and kfree, and 338 for a 4096-byte one, at 10^2 live objects
  * as at 10^5. (glibc's malloc and free take about 145 for the small
  * pair: `build/bench/bench_heap --count glibc 100 64` under
  * valgrind.) The debug checks cost time in proportion to the object:
