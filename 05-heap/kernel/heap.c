@@ -1766,9 +1766,10 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * must pass, and those are the ones that are too small: a replacement
  * leaves them behind, since a new request often does not fit the hole a
  * free just made. (In Redox, a 16-byte-aligned request in a hole that
- * starts 8 bytes off also cuts a 24-byte hole in front of the block, because the crate will not leave a hole
- * smaller than 16 bytes: such holes fit almost nothing and pile up. The
- * benchmark asks first fit for 8-byte alignment, which spares it that.)
+ * starts 8 bytes off also cuts a 24-byte hole in front of the block,
+ * because the crate will not leave a hole smaller than 16 bytes: such
+ * holes fit almost nothing and pile up. The benchmark asks first fit
+ * for 8-byte alignment, which spares it that.)
  *
  * ## Size classes and slabs
  *
