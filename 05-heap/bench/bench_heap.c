@@ -304,7 +304,8 @@ __attribute__((noinline)) static void pairs_ours(struct live_set *l,
 						 uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t j = (uint32_t)((cursor[current] + i) % IDX), k = idx[j];
+		uint32_t j = (uint32_t)((cursor[current] + i) % IDX);
+		uint32_t k = idx[j];
 		void *p;
 
 		if (replacing) {
@@ -323,7 +324,8 @@ __attribute__((noinline)) static void pairs_glibc(struct live_set *l,
 						  uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t j = (uint32_t)((cursor[current] + i) % IDX), k = idx[j];
+		uint32_t j = (uint32_t)((cursor[current] + i) % IDX);
+		uint32_t k = idx[j];
 		void *p;
 
 		if (replacing) {
@@ -342,7 +344,8 @@ __attribute__((noinline)) static void pairs_firstfit(struct live_set *l,
 						     uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t j = (uint32_t)((cursor[current] + i) % IDX), k = idx[j];
+		uint32_t j = (uint32_t)((cursor[current] + i) % IDX);
+		uint32_t k = idx[j];
 		void *p;
 
 		if (replacing) {

@@ -184,9 +184,6 @@ the object ADDR lies in, whether it is live, and its size."""
                                    % (addr - off + o))
             nxt = int(s["next"])
             want = ~nxt & 0xFFFFFFFF
-            if bool(h["checks"]) and size > 24:   # slot_check()
-                by = int(s["freed_by"])
-                want ^= (by ^ (by >> 32)) & 0xFFFFFFFF
             if (nxt != NO_SLOT and (nxt >= int(d["fresh"]) or
                                     nxt % size)) or \
                     int(s["check"]) != want:

@@ -186,16 +186,17 @@ _Static_assert(sizeof(struct page_desc) == 16,
 /* A free slot, as it lies in the slab page. */
 struct free_slot {
 	uint32_t next;     /* offset of the next free slot, or NO_SLOT */
-	uint32_t check;    /* ~next, mixed with freed_by if there is one
-	                      (slot_check()): a link or caller that was
-	                      written over no longer matches */
+	uint32_t check;    /* ~next: a link that was written over no longer
+	                      matches */
 	uint64_t key;      /* FREE_KEY ^ the slot's address: "I am free" */
 	uint64_t freed_by; /* debug checks, slots of 32 bytes or more: who
-	                      freed it; poison follows to the slot's end */
+	                      freed it, */
+	uint64_t freed_check;  /* and ~freed_by; poison follows to the
+	                          slot's end */
 };
 
 #define FREE_KEY 0x46524545534C4F54ull  /* "FREESLOT" */
-#define POISON_FROM 24u  /* poison begins after a free slot's fields */
+#define POISON_FROM 32u  /* poison begins after a free slot's fields */
 
 /**
  * ### The size classes
@@ -713,19 +714,7 @@ static uint64_t free_key(const struct free_slot *s)
  * after that)? Only with the debug checks, and from 32 bytes up. */
 static bool records_freer(unsigned size)
 {
-	return heap.checks && size > POISON_FROM;
-}
-
-/* The check word of the free slot s: the complement of its link, and,
- * when the slot records who freed it, that address folded in, so a
- * write over any byte of link, check or freed_by is noticed. */
-static uint32_t slot_check(const struct free_slot *s, unsigned size)
-{
-	uint32_t c = ~s->next;
-
-	if (records_freer(size))
-		c ^= (uint32_t)s->freed_by ^ (uint32_t)(s->freed_by >> 32);
-	return c;
+	return heap.checks && size >= POISON_FROM;
 }
 
 /* Is off (below 2^32) a multiple of the class's size? That is off %
@@ -777,9 +766,9 @@ static bool on_boundary(const struct size_class *sc, uint32_t off)
  *   a 16-byte *trailer* at the end of its slot or run, which records
  *   the size asked for and who asked. `kfree()` checks both.
  * - *Write after free*: a freed slot is filled with *poison* (0xDF)
- *   behind its link, its key and the freeing caller (folded into the
- *   link's check word), and `kmalloc()` checks them all before handing
- *   the slot out again.
+ *   behind its link, its key and the freeing caller (with its
+ *   complement), and `kmalloc()` checks them all before handing the
+ *   slot out again.
  *
  * What is not caught: a stale pointer into an object that has been
  * handed out again (the slot looks like any live one), reads of freed
@@ -895,8 +884,8 @@ static size_t check_object(uintptr_t obj, size_t slot_bytes,
  * The other direction is `check_free_slot()`. Before slab_alloc() hands
  * a free slot out again, it checks the slot's link (below `fresh`, on a
  * slot boundary, equal to the complement kept in `check`), its key, and,
- * with the debug checks, its poison, and the freeing caller, whose
- * address `check` folds in too. A write into a slot after kfree()
+ * with the debug checks, its poison and the freeing caller, which is
+ * kept with its complement. A write into a slot after kfree()
  * is found there, at the next allocation of that slot, and
  * `damaged_slot()` names the byte and, when the slot recorded it, the
  * code that freed it.
@@ -915,8 +904,7 @@ static bool on_free_list(const struct page_desc *d, uint32_t page,
 
 		if (o == off)
 			return true;
-		if (o >= d->fresh || o % size != 0 ||
-		    s->check != slot_check(s, size))
+		if (o >= d->fresh || o % size != 0 || s->check != ~s->next)
 			return false;
 		o = s->next;
 	}
@@ -931,11 +919,15 @@ static COLD _Noreturn void damaged_slot(const struct free_slot *s,
 	const uint8_t *p = (const uint8_t *)s;
 	char a[64], b[64];
 
-	if (byte < POISON_FROM)
+	if (byte < 16)
 		heap_panic("write after free of %p (class %u bytes): its "
-			   "free-list link%s was written over; noticed by "
+			   "free-list link was written over; noticed by "
 			   "kmalloc from %s", (void *)s, size,
-			   records_freer(size) ? " or freeing caller" : "",
+			   name_of(caller, a));
+	if (byte < POISON_FROM)
+		heap_panic("write after free of %p (class %u bytes): the "
+			   "record of who freed it was written over; noticed "
+			   "by kmalloc from %s", (void *)s, size,
 			   name_of(caller, a));
 	heap_panic("write after free of %p (class %u bytes): byte %u is "
 		   "0x%02x, not 0x%02x; freed by %s, noticed by kmalloc from "
@@ -949,6 +941,8 @@ static COLD void check_poison(const struct free_slot *s, unsigned size,
 {
 	const uint8_t *p = (const uint8_t *)s;
 
+	if (s->freed_check != ~s->freed_by)
+		damaged_slot(s, size, 16, caller);
 	for (unsigned i = POISON_FROM; i < size; i++)
 		if (p[i] != POISON)
 			damaged_slot(s, size, i, caller);
@@ -965,8 +959,7 @@ static void check_free_slot(const struct page_desc *d, uint32_t page,
 	bool link_ok = s->next == NO_SLOT ||
 		       (s->next < d->fresh && on_boundary(sc, s->next));
 
-	if (!link_ok || s->check != slot_check(s, sc->size) ||
-	    s->key != free_key(s))
+	if (!link_ok || s->check != ~s->next || s->key != free_key(s))
 		damaged_slot(s, sc->size, 0, caller);
 	if (records_freer(sc->size))
 		check_poison(s, sc->size, caller);
@@ -1075,7 +1068,7 @@ static void slot_to_page(struct free_slot *s)
 	struct size_class *sc = &heap.cls[d->cls];
 
 	s->next = d->free;
-	s->check = slot_check(s, sc->size);
+	s->check = ~s->next;
 	d->free = (uint16_t)(obj & (PAGE_BYTES - 1));
 	if (d->inuse-- == sc->per_page)
 		list_push(&sc->partial, page);      /* it was full */
@@ -1112,13 +1105,14 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
 	if (heap.checks)
 		check_object(obj, sc->size, caller);
 	s->next = NO_SLOT;          /* slot_to_page() links it, if need be */
+	s->check = ~s->next;
 	s->key = free_key(s);
 	if (records_freer(sc->size)) {
 		s->freed_by = caller;
+		s->freed_check = ~caller;
 		memset((uint8_t *)s + POISON_FROM, POISON,
 		       sc->size - POISON_FROM);
 	}
-	s->check = slot_check(s, sc->size);
 	sc->objects--;
 	if (sc->cached < CACHE_SLOTS)
 		sc->cache[sc->cached++] = obj;
@@ -1154,7 +1148,7 @@ HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 {
 	struct free_slot *s = (struct free_slot *)sc->cache[sc->cached - 1];
 
-	if (s->check != slot_check(s, sc->size) || s->key != free_key(s))
+	if (s->check != ~s->next || s->key != free_key(s))
 		damaged_slot(s, sc->size, 0, caller);
 	if (records_freer(sc->size))
 		check_poison(s, sc->size, caller);

@@ -961,20 +961,28 @@ static void bad_write_after_free(void)
 	q = kmalloc(40);                      /* keeps the page in use */
 	p = kmalloc(40);                      /* class 64 */
 	kfree(p);
-	p[30] = 1;                            /* into the poison */
+	p[40] = 1;                            /* into the poison */
 	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
-		     "byte 30 is 0x01, not 0xdf; freed by " CALLER_NAME ", "
+		     "byte 40 is 0x01, not 0xdf; freed by " CALLER_NAME ", "
 		     "noticed by kmalloc from " CALLER_NAME, (void *)p);
-	p[30] = POISON;
+	p[40] = POISON;
 	p[2] = 0x55;                          /* into the link */
 	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
-		     "its free-list link or freeing caller was written over; "
-		     "noticed by kmalloc from " CALLER_NAME, (void *)p);
+		     "its free-list link was written over; noticed by kmalloc"
+		     " from " CALLER_NAME, (void *)p);
 	p[2] = 0;                             /* the link was NO_SLOT */
-	p[16] = 0x11;                         /* into freed_by */
-	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
-		     "its free-list link or freeing caller was written over; "
-		     "noticed by kmalloc from " CALLER_NAME, (void *)p);
+	for (volatile int at = 16; at < 32; at += 8) { /* freed_by, ~it */
+		volatile uint8_t was = p[at];
+
+		p[at] ^= 0x11;
+		EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 "
+			     "bytes): the record of who freed it was written "
+			     "over; noticed by kmalloc from " CALLER_NAME,
+			     (void *)p);
+		p[at] = was;
+	}
+	CHECK(kmalloc(48) == p);
+	kfree(p);
 	check_heap();
 	(void)q;
 
