@@ -1135,14 +1135,10 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
  * lists; chapter 06 gives every CPU caches of its own, so that CPUs
  * allocating at the same time rarely meet at the heap lock.
  *
- * Two things must change with them. slab_free() believes a key only
- * after finding the slot in its class's cache or on its page's free
- * list; a slot in CPU A's cache would pass a second free on CPU B, so
- * the search must look into every CPU's cache (under the heap lock),
- * or each slot must carry a "cached" mark of its own. And
- * cache_drain(), which heap_trim() and heap_set_checks() need, must
- * empty every CPU's cache: the other CPUs are asked, by an interrupt,
- * to give theirs back.
+ * Then slab_free(), which believes a key only once it finds the slot in
+ * a cache or on its page's free list, must search every CPU's cache (or
+ * mark cached slots), or a slot in CPU A's cache passes a second free
+ * on CPU B; and cache_drain() must empty every CPU's cache.
  */
 HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 {
@@ -1448,9 +1444,7 @@ static bool fits_in_place(uintptr_t p, size_t size)
  * `_locked` functions above, and lets go. spin_lock() also turns
  * interrupts off (spinlock.c): an interrupt handler that calls kmalloc()
  * can never arrive on this CPU while the heap is half-way through a
- * change, and then wait forever for a lock its own CPU holds. (That
- * makes the heap itself safe for interrupt handlers; the frame
- * allocator and the mapper it calls become so in chapter 06, heap.h.)
+ * change, and then wait forever for a lock its own CPU holds.
  *
  * `CALLER` is the return address of the function it appears in: the
  * instruction right after the call to kmalloc() or kfree() in the
@@ -1840,22 +1834,17 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * because of the lock order (spinlock.c): the heap comes first, then the
  * page tables, then the frames; the mapper and the frame allocator never
  * call the heap, so nothing under the heap lock can ever wait for it.
- * A growth maps max(request, 256) pages: for slabs and small runs at
- * most 256, once per megabyte, but a large object's whole run at once,
- * so one kmalloc(64 MiB) maps some 16,450 pages (64 of them descriptors)
- * with the lock held and interrupts off. Fine at start-up; a kernel
- * that allocates such objects often would map them outside the lock.
+ * A growth maps max(request, 256) pages: one kmalloc(64 MiB) maps some
+ * 16,450 (64 of them descriptors) with the lock held and interrupts
+ * off; a kernel that did that often would map large runs outside it.
  *
- * Chapter 06 makes the locks real across CPUs, and shrinking must then
- * change shape. An unmapped page is not gone until every CPU's TLB has
- * forgotten it: the frame may be reused only after a *TLB shootdown*,
- * an interrupt sent to each other CPU and a wait for each to answer.
- * That wait must never happen under the heap lock with interrupts off:
- * a CPU spinning in spin_lock(&heap.lock) has interrupts off too, never
- * answers, and both wait forever. So under the lock the heap will only
- * clear the page-table entries and collect the frames (the mapper's
- * freed table pages too) on a list; after releasing it, one shootdown
- * covers them all, and only then do the frames go to frame_free().
+ * Chapter 06, with more CPUs, must change how the heap shrinks. A frame
+ * may be reused only after every CPU's TLB forgot its page: a *TLB
+ * shootdown* interrupts each other CPU and waits for its answer. A CPU
+ * spinning for the heap lock has interrupts off and never answers, so
+ * that wait must not happen under the lock: the heap will clear the
+ * entries and collect the frames (and freed table pages) under it, and
+ * shoot down and free them after releasing it.
  *
  * ## Why Redox never shrinks, and why we do
  *

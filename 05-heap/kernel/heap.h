@@ -5,19 +5,12 @@
  * tests/host/test_heap.c tests it; bench/bench_heap.c measures it.
  *
  * Every function takes the heap lock (spinlock.h) itself: call it with
- * no lock held. A lock the caller holds was taken before the heap's,
- * and the heap comes first in the lock order (spinlock.c). The console
- * is a leaf: the heap prints while it holds its lock, so the console
- * must never call kmalloc(), and no one may hold the console's lock
- * across a call to the heap.
- *
- * Interrupt handlers may not call it yet. Growing and shrinking call
- * the frame allocator and the mapper, which in this chapter have no
- * lock and leave interrupts as they are; their other callers (kstack.c,
- * the self-tests) may run with interrupts on, and an interrupt handler
- * that grew the heap in the middle of one would find it half changed.
- * Chapter 06 gives frames and page tables their locks; from then on an
- * interrupt handler may call the heap.
+ * no lock held, since the heap is first in the lock order (spinlock.c).
+ * The console is a leaf: the heap prints under its lock, so no one may
+ * hold the console's lock across kmalloc(). Interrupt handlers may call
+ * the heap only from chapter 06 on: its growth calls the frame
+ * allocator and the mapper, which until then have no lock, and whose
+ * other callers may be interrupted half-way.
  */
 #ifndef HEAP_H
 #define HEAP_H
