@@ -1732,25 +1732,25 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  *
  * | live objects | ours | glibc | first fit | first fit / ours |
  * |---:|---:|---:|---:|---:|
- * | 100 | 22.8 | 51.7 | 153.7 | 6.7 |
- * | 1000 | 45.1 | 119.6 | 1,084.5 | 24 |
- * | 10000 | 292.1 | 646.1 | 30,516 | 104 |
- * | 100000 | 946.2 | 2,001.8 | 5,464,472 | 5,775 |
+ * | 100 | 20.4 | 45.7 | 117.2 | 5.7 |
+ * | 1000 | 41.7 | 81.2 | 752.8 | 18 |
+ * | 10000 | 230.1 | 557.2 | 27,866 | 121 |
+ * | 100000 | 1,398.4 | 3,508.5 | 6,518,734 | 4,662 |
  *
- * At 10^5 objects a first-fit replacement takes 5.5 ms: each free walks
+ * At 10^5 objects a first-fit replacement takes 6.5 ms: each free walks
  * tens of thousands of holes spread over 150 MB, and nearly every step
  * is a miss in the CPU's caches. Our replacement costs the same couple
- * of hundred instructions at every N (valgrind counts 200 to 223); its
- * time grows from 23 to 946 ns only because 10^5 objects no longer fit
+ * of hundred instructions at every N (valgrind counts 198 to 218); its
+ * time grows from 20 to 1,398 ns only because 10^5 objects no longer fit
  * in the caches (and first fit's batch before each of ours has just
- * filled them with its holes), which costs glibc just as much (52 to
- * 2,002 ns).
+ * filled them with its holes), which costs glibc just as much (46 to
+ * 3,509 ns).
  *
  * First fit is not slow at everything. When a request fits the first
  * hole it meets, it is as fast as anything: allocating an object and
- * freeing it again, on the same fragmented heaps, costs first fit 8 to
- * 11 ns for objects up to 1 KiB at every N (ours: 8 to 12, glibc's: 6
- * to 10), because some low hole always fits. Its cost is the holes it
+ * freeing it again, on the same fragmented heaps, costs first fit 7 to
+ * 16 ns for objects up to 1 KiB at every N (ours: 7 to 15, glibc's: 6
+ * to 12), because some low hole always fits. Its cost is the holes it
  * must pass, and those are the ones that are too small: a replacement
  * leaves them behind, since a new request often does not fit the hole a
  * free just made. (In Redox, a 16-byte-aligned request in a hole that
@@ -1883,7 +1883,7 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * | shrinking | at most 128 pages more than the free unmapped |
  *
  * None of this depends on how many objects are alive, or how many
- * holes there are: `make bench` counts 168 instructions for a 64-byte
+ * holes there are: `make bench` counts 166 instructions for a 64-byte
  * kmalloc and kfree, and 338 for a 4096-byte one, at 10^2 live objects
  * as at 10^5. (glibc's malloc and free take about 145 for the small
  * pair: `build/bench/bench_heap --count glibc 100 64` under
