@@ -190,10 +190,13 @@ struct free_slot {
 	                      matches */
 	uint64_t key;      /* FREE_KEY ^ the slot's address: "I am free" */
 	uint64_t freed_by; /* debug checks, slots of 32 bytes or more: who
-	                      freed it; poison follows to the slot's end */
+	                      freed it, */
+	uint64_t freed_check;  /* and ~freed_by; poison follows to the
+	                          slot's end */
 };
 
 #define FREE_KEY 0x46524545534C4F54ull  /* "FREESLOT" */
+#define POISON_FROM 32u  /* poison begins after a free slot's fields */
 
 /**
  * ### The size classes
@@ -707,6 +710,13 @@ static uint64_t free_key(const struct free_slot *s)
 	return FREE_KEY ^ (uintptr_t)s;
 }
 
+/* Does a free slot of this size record who freed it (and carry poison
+ * after that)? Only with the debug checks, and from 32 bytes up. */
+static bool records_freer(unsigned size)
+{
+	return heap.checks && size >= POISON_FROM;
+}
+
 /* Is off (below 2^32) a multiple of the class's size? That is off %
  * size == 0, but a division by a number the compiler does not know
  * costs some 20 to 40 cycles, and kmalloc() and kfree() each need such
@@ -756,18 +766,20 @@ static bool on_boundary(const struct size_class *sc, uint32_t off)
  *   a 16-byte *trailer* at the end of its slot or run, which records
  *   the size asked for and who asked. `kfree()` checks both.
  * - *Write after free*: a freed slot is filled with *poison* (0xDF)
- *   behind its link, its key and the freeing caller, and `kmalloc()`
- *   checks the poison before handing the slot out again.
+ *   behind its link, its key and the freeing caller (with its
+ *   complement), and `kmalloc()` checks them all before handing the
+ *   slot out again.
  *
  * What is not caught: a stale pointer into an object that has been
  * handed out again (the slot looks like any live one), reads of freed
- * memory, and writes into the reserve pages of a freed large object
- * (pages that are unmapped fault at once).
+ * memory, and writes into pages that went back to the reserve: those
+ * of a freed large object, and a slab page whose last slot was freed
+ * (its poison is never checked again; pages that are unmapped fault at
+ * once).
  */
 #define TRAILER 16u
 #define CANARY  0xCA
 #define POISON  0xDF
-#define POISON_FROM 24u  /* poison begins after a free slot's fields */
 
 struct trailer {
 	uint32_t size;     /* bytes asked for */
@@ -872,7 +884,8 @@ static size_t check_object(uintptr_t obj, size_t slot_bytes,
  * The other direction is `check_free_slot()`. Before slab_alloc() hands
  * a free slot out again, it checks the slot's link (below `fresh`, on a
  * slot boundary, equal to the complement kept in `check`), its key, and,
- * with the debug checks, its poison. A write into a slot after kfree()
+ * with the debug checks, its poison and the freeing caller, which is
+ * kept with its complement. A write into a slot after kfree()
  * is found there, at the next allocation of that slot, and
  * `damaged_slot()` names the byte and, when the slot recorded it, the
  * code that freed it.
@@ -906,10 +919,15 @@ static COLD _Noreturn void damaged_slot(const struct free_slot *s,
 	const uint8_t *p = (const uint8_t *)s;
 	char a[64], b[64];
 
-	if (byte < POISON_FROM)
+	if (byte < 16)
 		heap_panic("write after free of %p (class %u bytes): its "
 			   "free-list link was written over; noticed by "
 			   "kmalloc from %s", (void *)s, size,
+			   name_of(caller, a));
+	if (byte < POISON_FROM)
+		heap_panic("write after free of %p (class %u bytes): the "
+			   "record of who freed it was written over; noticed "
+			   "by kmalloc from %s", (void *)s, size,
 			   name_of(caller, a));
 	heap_panic("write after free of %p (class %u bytes): byte %u is "
 		   "0x%02x, not 0x%02x; freed by %s, noticed by kmalloc from "
@@ -923,6 +941,8 @@ static COLD void check_poison(const struct free_slot *s, unsigned size,
 {
 	const uint8_t *p = (const uint8_t *)s;
 
+	if (s->freed_check != ~s->freed_by)
+		damaged_slot(s, size, 16, caller);
 	for (unsigned i = POISON_FROM; i < size; i++)
 		if (p[i] != POISON)
 			damaged_slot(s, size, i, caller);
@@ -941,7 +961,7 @@ static void check_free_slot(const struct page_desc *d, uint32_t page,
 
 	if (!link_ok || s->check != ~s->next || s->key != free_key(s))
 		damaged_slot(s, sc->size, 0, caller);
-	if (heap.checks && sc->size > POISON_FROM)
+	if (records_freer(sc->size))
 		check_poison(s, sc->size, caller);
 }
 
@@ -1087,8 +1107,9 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
 	s->next = NO_SLOT;          /* slot_to_page() links it, if need be */
 	s->check = ~s->next;
 	s->key = free_key(s);
-	if (heap.checks && sc->size > POISON_FROM) {
+	if (records_freer(sc->size)) {
 		s->freed_by = caller;
+		s->freed_check = ~caller;
 		memset((uint8_t *)s + POISON_FROM, POISON,
 		       sc->size - POISON_FROM);
 	}
@@ -1113,6 +1134,11 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
  * This is the idea of Bonwick's magazines and of SLUB's per-CPU free
  * lists; chapter 06 gives every CPU caches of its own, so that CPUs
  * allocating at the same time rarely meet at the heap lock.
+ *
+ * Then slab_free(), which believes a key only once it finds the slot in
+ * a cache or on its page's free list, must search every CPU's cache (or
+ * mark cached slots), or a slot in CPU A's cache passes a second free
+ * on CPU B; and cache_drain() must empty every CPU's cache.
  */
 HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 {
@@ -1120,7 +1146,7 @@ HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 
 	if (s->check != ~s->next || s->key != free_key(s))
 		damaged_slot(s, sc->size, 0, caller);
-	if (heap.checks && sc->size > POISON_FROM)
+	if (records_freer(sc->size))
 		check_poison(s, sc->size, caller);
 	sc->cached--;              /* taken only once it passed */
 	s->key = 0;                /* a live object does not look free */
@@ -1448,12 +1474,14 @@ void *kmalloc_aligned(size_t size, size_t align)
 	char a[64];
 
 	spin_lock(&heap.lock);
-	if (align == 0 || (align & (align - 1)) != 0 || align > PAGE_BYTES)
+	if (align == 0 || (align & (align - 1)) != 0 || align > PAGE_BYTES) {
+		heap.failures++;
 		heap_warn("kmalloc_aligned(%zu, %zu) from %s: the alignment "
 			  "must be a power of two up to 4096", size, align,
 			  name_of(CALLER, a));
-	else
+	} else {
 		p = alloc_locked(size, align < 16 ? 16 : align, CALLER);
+	}
 	spin_unlock(&heap.lock);
 	return p;
 }
@@ -1543,14 +1571,15 @@ void *krealloc(void *p, size_t size)
  */
 size_t heap_trim(void)
 {
-	size_t released;
+	uint64_t before;
 
 	spin_lock(&heap.lock);
+	before = heap.data_pages + heap.desc_pages;
 	cache_drain();
-	released = heap.reserve;
 	reserve_shrink(0);
+	before -= heap.data_pages + heap.desc_pages;
 	spin_unlock(&heap.lock);
-	return released;
+	return (size_t)before;
 }
 
 /* Objects handed out: slots of every class, and large objects. */
@@ -1664,7 +1693,8 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * - **Allocating** walks the list from the lowest hole and takes the
  *   *first* one that can hold the request at its alignment (*first
  *   fit*); what is left of the hole, in front of the block (to align it)
- *   and behind it, stays on the list as smaller holes.
+ *   and behind it, goes back on the list as smaller holes, each freed
+ *   with a walk of its own from the lowest hole.
  * - **Freeing** walks the list from the lowest hole to the place where
  *   the block belongs, links it in, and merges it with the holes just
  *   before and after it if they touch.
@@ -1694,37 +1724,40 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * behaves as described above), against our heap and the host's glibc
  * malloc. Each heap is given 2N objects of 16 to 4095 bytes, and a
  * random half is freed. Then a *replacement* frees a random live object
- * and allocates a new one of a random size. The `make bench` run the
- * tables below come from printed (on 1 December 2026, on a virtual
+ * and allocates a new one of a random size; every heap runs the same
+ * replacements, in batches of a fixed number. The `make bench` run the
+ * tables below come from printed (on 2 December 2026, on a virtual
  * machine with two cores shared with other work, gcc 12.2, glibc 2.36;
- * nanoseconds of CPU time per replacement, the fastest of 7 batches):
+ * nanoseconds of CPU time per replacement, the median of 7 batches):
  *
  * | live objects | ours | glibc | first fit | first fit / ours |
  * |---:|---:|---:|---:|---:|
- * | 100 | 14.4 | 30.4 | 72.6 | 5.1 |
- * | 1000 | 15.8 | 43.9 | 458.7 | 29 |
- * | 10000 | 50.2 | 124.9 | 80,708 | 1,607 |
- * | 100000 | 239.9 | 630.6 | 3,818,613 | 15,916 |
+ * | 100 | 20.4 | 45.7 | 117.2 | 5.7 |
+ * | 1000 | 41.7 | 81.2 | 752.8 | 18 |
+ * | 10000 | 230.1 | 557.2 | 27,866 | 121 |
+ * | 100000 | 1,398.4 | 3,508.5 | 6,518,734 | 4,662 |
  *
- * At 10^5 objects a first-fit replacement takes 3.8 ms: each free walks
+ * At 10^5 objects a first-fit replacement takes 6.5 ms: each free walks
  * tens of thousands of holes spread over 150 MB, and nearly every step
  * is a miss in the CPU's caches. Our replacement costs the same couple
- * of hundred instructions at every N (valgrind counts 193 to 213); its
- * time grows from 14 to 240 ns only because 10^5 objects no longer fit
- * in the caches, which costs glibc just as much (30 to 631 ns).
+ * of hundred instructions at every N (valgrind counts 198 to 218); its
+ * time grows from 20 to 1,398 ns only because 10^5 objects no longer fit
+ * in the caches (and first fit's batch before each of ours has just
+ * filled them with its holes), which costs glibc just as much (46 to
+ * 3,509 ns).
  *
  * First fit is not slow at everything. When a request fits the first
  * hole it meets, it is as fast as anything: allocating an object and
- * freeing it again, on the same fragmented heaps, costs first fit 5 to
- * 6 ns for objects up to 1 KiB at every N (ours: 7 ns, glibc's: 6),
- * because some low hole always fits. Its cost is the holes it must
- * pass, and those are the ones that are too small: a replacement leaves
- * them behind, since a new request often does not fit the hole a free
- * just made. (In Redox, a 16-byte-
- * aligned request in a hole that starts 8 bytes off also cuts a 24-byte
- * hole in front of the block, because the crate will not leave a hole
- * smaller than 16 bytes: such holes fit almost nothing and pile up. The
- * benchmark asks first fit for 8-byte alignment, which spares it that.)
+ * freeing it again, on the same fragmented heaps, costs first fit 7 to
+ * 16 ns for objects up to 1 KiB at every N (ours: 7 to 15, glibc's: 6
+ * to 12), because some low hole always fits. Its cost is the holes it
+ * must pass, and those are the ones that are too small: a replacement
+ * leaves them behind, since a new request often does not fit the hole a
+ * free just made. (In Redox, a 16-byte-aligned request in a hole that
+ * starts 8 bytes off also cuts a 24-byte hole in front of the block,
+ * because the crate will not leave a hole smaller than 16 bytes: such
+ * holes fit almost nothing and pile up. The benchmark asks first fit
+ * for 8-byte alignment, which spares it that.)
  *
  * ## Size classes and slabs
  *
@@ -1773,8 +1806,10 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * every object on average. Classes every 16 bytes waste almost nothing
  * in the slot, but lose it again at the end of the page: a 1040-byte
  * class fits 3 slots in a page, like our 1360, and a 2032-byte class 2,
- * like our 2048. Our 23 classes are the ones that add a slot to a page
- * (above 128 bytes), and cost as little as 128 classes would. The
+ * like our 2048. Above 256 bytes each of our classes is the largest
+ * size for its number of slots in a page (a few counts are left out:
+ * 304 bytes would fit 13, 368 would fit 11; below, 144 would fit 28
+ * where our 160 fits 25), and 23 classes cost as little as 128 would. The
  * measured figure adds the slots that are free in pages partly in use.
  * Over the whole mixed workload, large objects included, our heap maps
  * 1.39 bytes for each byte its live objects asked for (descriptors and
@@ -1799,8 +1834,17 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * because of the lock order (spinlock.c): the heap comes first, then the
  * page tables, then the frames; the mapper and the frame allocator never
  * call the heap, so nothing under the heap lock can ever wait for it.
- * It is also cheap enough: a growth maps at most 256 pages and happens
- * once per megabyte. (Chapter 06 makes the locks real across CPUs.)
+ * A growth maps max(request, 256) pages: one kmalloc(64 MiB) maps some
+ * 16,450 (64 of them descriptors) with the lock held and interrupts
+ * off; a kernel that did that often would map large runs outside it.
+ *
+ * Chapter 06, with more CPUs, must change how the heap shrinks. A frame
+ * may be reused only after every CPU's TLB forgot its page: a *TLB
+ * shootdown* interrupts each other CPU and waits for its answer. A CPU
+ * spinning for the heap lock has interrupts off and never answers, so
+ * that wait must not happen under the lock: the heap will clear the
+ * entries and collect the frames (and freed table pages) under it, and
+ * shoot down and free them after releasing it.
  *
  * ## Why Redox never shrinks, and why we do
  *
@@ -1835,16 +1879,17 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * | small kmalloc | a cache pop, or a slab pop; a new slab page now and then |
  * | small kfree | the checks, then a cache push, or a slab push |
  * | large kmalloc / kfree | a bin lookup, the run's descriptors, a merge |
- * | growing | at most 256 pages mapped, and a descriptor page per MiB |
+ * | growing | max(request, 256) pages, and a descriptor page per MiB |
  * | shrinking | at most 128 pages more than the free unmapped |
  *
  * None of this depends on how many objects are alive, or how many
- * holes there are: `make bench` counts 160 instructions for a 64-byte
- * kmalloc and kfree, and 337 for a 4096-byte one, at 10^2 live objects
+ * holes there are: `make bench` counts 166 instructions for a 64-byte
+ * kmalloc and kfree, and 338 for a 4096-byte one, at 10^2 live objects
  * as at 10^5. (glibc's malloc and free take about 145 for the small
- * pair.) The debug checks cost time in proportion to the object: about
- * twice the time for 16 bytes, fifty times for 1 KiB, which is why an
- * optimised build leaves them out.
+ * pair: `build/bench/bench_heap --count glibc 100 64` under
+ * valgrind.) The debug checks cost time in proportion to the object:
+ * about twice the time for 16 bytes, fifty times for 1 KiB, which is
+ * why an optimised build leaves them out.
  *
  * ## How the heap becomes *the* allocator
  *

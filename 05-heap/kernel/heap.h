@@ -4,10 +4,13 @@
  * that grows and shrinks a page at a time. heap.c explains the design;
  * tests/host/test_heap.c tests it; bench/bench_heap.c measures it.
  *
- * Every function takes the heap lock (spinlock.h) itself, so it may be
- * called with other locks held only if they come after the heap in the
- * lock order (spinlock.c): in practice, with no lock held, or the
- * console's. Interrupt handlers may call it.
+ * Every function takes the heap lock (spinlock.h) itself: call it with
+ * no lock held, since the heap is first in the lock order (spinlock.c).
+ * The console is a leaf: the heap prints under its lock, so no one may
+ * hold the console's lock across kmalloc(). Interrupt handlers may call
+ * the heap only from chapter 06 on: its growth calls the frame
+ * allocator and the mapper, which until then have no lock, and whose
+ * other callers may be interrupted half-way.
  */
 #ifndef HEAP_H
 #define HEAP_H
@@ -79,7 +82,8 @@ void *kmalloc_aligned(size_t size, size_t align);
  *   Returns 0, or -1 if there was no memory for even that (the heap then
  *   grows later). Once, before any other call.
  * - `heap_trim()`: unmap the reserve (free pages the heap keeps mapped)
- *   and give its frames back. Returns the pages released. With nothing
+ *   and give its frames back. Returns the pages released, descriptor
+ *   pages included. With nothing
  *   allocated, the heap then holds no frame at all.
  * - `heap_set_checks(on)`: switch the debug checks; only possible while
  *   no object is allocated (objects are laid out differently). 0 or -1.
