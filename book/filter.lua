@@ -66,6 +66,16 @@ end
 -- the spans of tokens that book.css does not colour, halves the time
 -- WeasyPrint takes. The HTML site keeps pandoc's markup unchanged.
 local PLAIN_TOKENS = {"op", "ot", "ex", "re"}
+-- The appendix (tests, support code, whole copies of changed files) is
+-- reference reading, and its listings are the longest of the book: there
+-- only comments keep their colour, and every other token is plain text.
+-- A token's span costs WeasyPrint as much as a line's text (each is laid
+-- out on its own), so this takes a fifth off the appendices' renders.
+-- For the same reason a line's number there is text, not a span of its
+-- own: the line's id stays, on an empty span before it (links and the
+-- elision lines of the handouts land there), and the number is printed
+-- in the code's colour. Together that halves an appendix's render.
+local APPENDIX_TOKENS = {co = true}
 
 local function line_set(cb, key)
   local set = {}
@@ -79,7 +89,7 @@ end
 --   <span class="ln" id="L-N">   N </span>TOKENS
 -- (a changed line is wrapped in <span class="chg">, a line next to removed
 -- lines in <span class="cut-before"> or "cut-after").
-local function lean(html, cb)
+local function lean(html, cb, appendix)
   local changed = line_set(cb, "changed")
   local before, after = line_set(cb, "cut-before"), line_set(cb, "cut-after")
   html = html:gsub('<a href="#[^"]*"[^>]*></a>', "")
@@ -87,14 +97,25 @@ local function lean(html, cb)
   for _, cls in ipairs(PLAIN_TOKENS) do
     html = html:gsub('<span class="' .. cls .. '">([^<]*)</span>', "%1")
   end
+  if appendix then
+    html = html:gsub('<span class="(%a%a)">([^<]*)</span>', function(cls, text)
+      if not APPENDIX_TOKENS[cls] then return text end
+    end)
+  end
   local out = {}
   for line in (html .. "\n"):gmatch("([^\n]*)\n") do
     local pre, id, n, body, post =
       line:match('^(.-)<span id="([^"]+)%-(%d+)">(.*)</span>(.-)$')
     if pre then
       local num = tonumber(n)
-      local l = '<span class="ln" id="' .. id .. "-" .. n .. '">' ..
-                string.format("%4d", num) .. " </span>" .. body
+      local l
+      if appendix then
+        l = '<span id="' .. id .. "-" .. n .. '"></span>' ..
+            string.format("%4d", num) .. " " .. body
+      else
+        l = '<span class="ln" id="' .. id .. "-" .. n .. '">' ..
+            string.format("%4d", num) .. " </span>" .. body
+      end
       local class = changed[num] and "chg" or before[num] and "cut-before"
                     or after[num] and "cut-after"
       if class then l = '<span class="' .. class .. '">' .. l .. "</span>" end
@@ -109,6 +130,7 @@ end
 -- All listings are written in one call of the HTML writer (one call per
 -- listing costs far more), between markers that give each one back.
 local function lean_listings(doc)
+  local appendix = meta_str(doc.meta, "book-target") == "appendix"
   local batch = {}
   doc:walk({CodeBlock = function(cb)
     if cb.classes:includes("numberLines") and cb.identifier ~= "" then
@@ -127,7 +149,7 @@ local function lean_listings(doc)
   return doc:walk({CodeBlock = function(cb)
     local h = html[cb.identifier]
     if h and cb.classes:includes("numberLines") then
-      return pandoc.RawBlock("html", lean(h, cb))
+      return pandoc.RawBlock("html", lean(h, cb, appendix))
     end
   end})
 end

@@ -113,6 +113,12 @@ end
 
 local used_ids = {}
 
+-- The listing ids of the lines a handout prints as changed regions, by
+-- file id: region_ids[fid][n] is the id of the listing holding line n.
+-- Links to a line of such a file go there, or, for a line left out, to
+-- the whole file in the appendix (resolve_source). Reset for every part.
+local region_ids = {}
+
 local function unique_id(id)
   if used_ids[id] then
     local n = 2
@@ -140,8 +146,9 @@ end
 
 -- Heading levels: the first heading of a page is the only level 1.
 -- Renumber so that the shallowest heading in blocks becomes `top`.
-local function renumber_headings(blocks, top)
-  local min
+-- (min: the level to take as the shallowest, when blocks are part of a
+-- larger text whose shallowest heading they may not hold)
+local function renumber_headings(blocks, top, min)
   for _, b in ipairs(blocks) do
     if b.t == "Header" and (min == nil or b.level < min) then min = b.level end
   end
@@ -358,7 +365,9 @@ local function file_kind(path, text)
 end
 
 -- Split a file into pieces: {kind="code", first=N, lines={...}} and
--- {kind="prose", text=..., first=N, last=M}. Line numbers are the file's.
+-- {kind="prose", text=..., first=N, last=M, nums={...}}. Line numbers are
+-- the file's; nums[k] is the file's line of the prose text's line k (false
+-- for the blank line that joins two prose comments).
 local function extract(where, lines, style, diag)
   local pieces = {}
   local code = nil
@@ -377,15 +386,17 @@ local function extract(where, lines, style, diag)
     code = nil
   end
 
-  local function add_prose(text, first, last)
+  local function add_prose(text, first, last, nums)
     flush_code()
     local prev = pieces[#pieces]
     if prev and prev.kind == "prose" then
       prev.text = prev.text .. "\n\n" .. text
       prev.last = last
+      prev.nums[#prev.nums + 1] = false
+      for _, x in ipairs(nums) do prev.nums[#prev.nums + 1] = x end
     else
       pieces[#pieces + 1] = {kind = "prose", text = text, first = first,
-                             last = last}
+                             last = last, nums = nums}
     end
   end
 
@@ -434,7 +445,9 @@ local function extract(where, lines, style, diag)
       if not closed then
         diag("prose", where .. ":" .. first .. ": /** block is never closed")
       end
-      add_prose(table.concat(body, "\n"), first, math.min(i, n))
+      local nums = {}
+      for k = 1, #body do nums[k] = first + k end
+      add_prose(table.concat(body, "\n"), first, math.min(i, n), nums)
       i = i + 1
     elseif (style == "semi" and l:sub(1, 2) == ";;")
         or (style == "hash" and l:sub(1, 2) == "##") then
@@ -445,7 +458,9 @@ local function extract(where, lines, style, diag)
         body[#body + 1] = (m:sub(3, 3) == " ") and m:sub(4) or m:sub(3)
         i = i + 1
       end
-      add_prose(table.concat(body, "\n"), first, i - 1)
+      local nums = {}
+      for k = 1, #body do nums[k] = first + k - 1 end
+      add_prose(table.concat(body, "\n"), first, i - 1, nums)
     else
       if (style == "block" and l:match("^%s+/%*%*%s*$"))
          or (style == "semi" and l:match("^%s+;;"))
@@ -484,10 +499,13 @@ local function file_view(ch, path)
   local lines = split_lines(raw)
   for i, l in ipairs(lines) do lines[i] = expand_tabs(l) end
   view.nlines = #lines
+  view.lines = lines
   view.lang, view.style = file_kind(path, raw)
   if view.style == "markdown" then
+    local nums = {}
+    for k = 1, #lines do nums[k] = k end
     view.pieces = {{kind = "prose", text = table.concat(lines, "\n"),
-                    first = 1, last = #lines}}
+                    first = 1, last = #lines, nums = nums}}
   else
     view.diags = {}
     view.pieces = extract(ch.name .. "/" .. path, lines, view.style,
@@ -587,6 +605,8 @@ local function resolve_source(ch, target)
   local here = (ch == target_ch) and "" or page_of(target_ch)
   if not line then return here .. "#" .. view.fid, nil, true end
   local n = tonumber(line)
+  local rmap = target_ch == ch and region_ids[view.fid]
+  if rmap and rmap[n] then return "#" .. rmap[n] .. "-" .. n, nil, true end
   local pid = view.lineid[n]
   if not pid then
     local why2 = (n > view.nlines) and ("the file has " .. view.nlines .. " lines")
@@ -692,16 +712,24 @@ local function listing_block(view, piece, where, marks)
                           pandoc.Attr(piece.id, classes, attrs))
 end
 
--- CSS rules marking changed lines inside the listings of one file.
+-- The changes to one file since the previous chapter: the CSS rules
+-- that mark its changed lines in the site's listings, the counts for its
+-- summary, the marks of the PDFs' listings (see listing_block), and the
+-- raw changes (lines of the new file that differ, and the places where
+-- lines were removed) that plan_regions works from. Computed once per
+-- file and chapter.
 local function change_marks(prev, cur, view, path)
+  if view.changes then return view.changes end
   local changed, before, after = {}, {}, {}
   local marks = {changed = {}, before = {}, after = {}}
+  local raw, removals = {}, {}
   local nchanged, nremoved = 0, 0
   for _, h in ipairs(hunks(prev.dir .. "/" .. path, cur.dir .. "/" .. path)) do
     nchanged = nchanged + h.newn
     nremoved = nremoved + math.max(0, h.oldn - h.newn)
     if h.newn > 0 then
       for n = h.new, h.new + h.newn - 1 do
+        raw[n] = true
         if view.lineid[n] then
           changed[#changed + 1] = view.lineid[n] .. "-" .. n
           marks.changed[n] = true
@@ -709,6 +737,7 @@ local function change_marks(prev, cur, view, path)
       end
     else
       -- pure deletion after new line h.new
+      removals[#removals + 1] = h.new
       local n = h.new + 1
       if view.lineid[n] then
         before[#before + 1] = view.lineid[n] .. "-" .. n
@@ -731,21 +760,261 @@ local function change_marks(prev, cur, view, path)
   rule(changed, " > a:first-child::before", "color:#7a5a00;font-weight:bold")
   rule(before, "", block .. "border-top:1.5px dashed #c0392b")
   rule(after, "", block .. "border-bottom:1.5px dashed #c0392b")
-  local block = nil
+  local style = nil
   if #css > 0 then
-    block = pandoc.RawBlock("html", '<style class="change-marks">\n' ..
+    style = pandoc.RawBlock("html", '<style class="change-marks">\n' ..
                             table.concat(css, "\n") ..
                             "\n</style>")
   end
-  return block, nchanged, nremoved, #changed, #before + #after, marks
+  view.changes = {style = style, nchanged = nchanged, nremoved = nremoved,
+                  nmarked = #changed, ncuts = #before + #after,
+                  marks = marks, raw = raw, removals = removals}
+  return view.changes
 end
 
-local function render_file(ch, prev, view, st, opts, idmap, out)
+-- A changed file of the teaching text is printed in the handout as its
+-- changed regions when that saves most of it (book/CONVENTIONS.md,
+-- section 3): each changed code line with CONTEXT lines on either side
+-- (within its listing: context never crosses prose), a gap of JOIN lines
+-- or fewer between two regions printed too; of a prose comment, each
+-- top-level block (paragraph, list, table) that changed, with the heading
+-- it comes under and the paragraph that introduces it (one that ends
+-- with a colon), and a changed heading with the block after it; and one
+-- elision line for each stretch left out.
+local CONTEXT = 3
+local JOIN = 3
+local REGIONS_AT_MOST = 0.5   -- of the file's printed lines ...
+local REGIONS_SAVE = 25       -- ... and saving at least this many lines
+
+-- The top-level blocks of a prose comment, as its source has them: runs
+-- of text lines parted by a blank line before a line in column 0 (outside
+-- a fenced block), so that a list, an indented code block or a table
+-- stays whole. Each: {text, first, last (the file's lines), heading (an
+-- ATX heading), lead_in (ends with a colon)}.
+local function prose_chunks(p)
+  if p.chunks then return p.chunks end
+  local out, cur, fence, pending, k = {}, nil, false, false, 0
+  for line in (p.text .. "\n"):gmatch("([^\n]*)\n") do
+    k = k + 1
+    local num = p.nums and p.nums[k]
+    if line:match("^%s*$") and not fence then
+      if cur then pending = true; cur.lines[#cur.lines + 1] = line end
+    else
+      if cur == nil or (pending and line:match("^%S")) then
+        cur = {lines = {}}
+        out[#out + 1] = cur
+      end
+      pending = false
+      cur.lines[#cur.lines + 1] = line
+      if num then cur.first = cur.first or num; cur.last = num end
+      if line:match("^%s*```") or line:match("^%s*~~~") then fence = not fence end
+    end
+  end
+  for _, c in ipairs(out) do
+    while #c.lines > 0 and c.lines[#c.lines]:match("^%s*$") do
+      c.lines[#c.lines] = nil
+    end
+    c.text = table.concat(c.lines, "\n")
+    c.heading = c.text:match("^#") ~= nil
+    c.lead_in = c.text:match(":%s*$") ~= nil
+    c.lines = nil
+  end
+  p.chunks = out
+  return out
+end
+
+-- The shallowest heading level in blocks, or nil.
+local function heading_min(blocks)
+  local min
+  walk_blocks(blocks, {Header = function(h)
+    if min == nil or h.level < min then min = h.level end
+  end})
+  return min
+end
+
+-- The plan: items {kind="code", first, last}, {kind="prose", piece} and
+-- {kind="elide", first, last} in file order, the lines a full listing
+-- prints (code and prose) and the lines the regions print (an elision
+-- counts as one), and whether the regions are what the handout prints.
+local function plan_regions(view, changes)
+  if view.plan then return view.plan end
+  local lines, raw, removals = view.lines or {}, changes.raw, changes.removals
+  local function blank(n) return (lines[n] or ""):match("^%s*$") ~= nil end
+  -- the lines of prose comments that print nothing (their first and last
+  -- lines, their blank lines): an elision does not start or end on them
+  local quiet = {}
+  for _, p in ipairs(view.pieces) do
+    if p.kind == "prose" then
+      for n = p.first, p.last do quiet[n] = true end
+      local k = 0
+      for line in (p.text .. "\n"):gmatch("([^\n]*)\n") do
+        k = k + 1
+        local num = p.nums and p.nums[k]
+        if num and not line:match("^%s*$") then quiet[num] = nil end
+      end
+    end
+  end
+  local items, full, shown = {}, 0, 0
+  local hidden = nil            -- the stretch being left out: {first, last}
+  local function hide(a, b)
+    for n = a, b do
+      if not blank(n) and not quiet[n] then
+        if hidden then hidden.last = n else hidden = {first = n, last = n} end
+      end
+    end
+  end
+  local function flush_hidden()
+    if hidden then
+      items[#items + 1] = {kind = "elide", first = hidden.first,
+                           last = hidden.last}
+      shown = shown + 1
+      hidden = nil
+    end
+  end
+  for _, p in ipairs(view.pieces) do
+    if p.kind == "prose" then
+      full = full + (p.last - p.first + 1)
+      local chunks = prose_chunks(p)
+      local show = {}
+      for i, c in ipairs(chunks) do
+        local touched = false
+        for n = c.first, c.last do
+          if raw[n] then touched = true; break end
+        end
+        for _, d in ipairs(removals) do
+          if d >= c.first - 1 and d <= c.last then touched = true end
+        end
+        if touched then
+          show[i] = true
+          -- a heading is not printed alone: with its first block
+          if c.heading and chunks[i + 1] then show[i + 1] = true end
+          if i > 1 and chunks[i - 1].lead_in then show[i - 1] = true end
+          for j = i - 1, 1, -1 do
+            if chunks[j].heading then show[j] = true; break end
+          end
+        end
+      end
+      local run = nil           -- shown blocks in a row: one prose item
+      for i, c in ipairs(chunks) do
+        if show[i] then
+          if run == nil then
+            flush_hidden()
+            run = {kind = "prose", piece = p, texts = {}}
+            items[#items + 1] = run
+          end
+          run.texts[#run.texts + 1] = c.text
+          shown = shown + (c.last - c.first + 1)
+        else
+          run = nil
+          hide(c.first, c.last)
+        end
+      end
+    else
+      local a, b = p.first, p.first + #p.lines - 1
+      full = full + #p.lines
+      local keep = {}
+      local function mark(x, y)
+        for n = math.max(a, x), math.min(b, y) do keep[n] = true end
+      end
+      for n = a, b do
+        if raw[n] then mark(n - CONTEXT, n + CONTEXT) end
+      end
+      for _, d in ipairs(removals) do
+        -- lines removed inside the listing, or just before it (after
+        -- the blank lines that part it from the prose above)
+        local near = d >= a - 1 and d <= b
+        if d < a - 1 then
+          near = true
+          for x = d + 1, a - 1 do
+            if not blank(x) then near = false; break end
+          end
+        end
+        if near then mark(d - CONTEXT + 1, d + CONTEXT) end
+      end
+      -- a short gap between two kept stretches, or one of blank lines
+      -- only, is printed: an elision line would save nothing
+      local n = a
+      while n <= b do
+        if not keep[n] then
+          local m = n
+          while m + 1 <= b and not keep[m + 1] do m = m + 1 end
+          if n > a and m < b then
+            local only_blank = true
+            for x = n, m do
+              if not blank(x) then only_blank = false; break end
+            end
+            if m - n + 1 <= JOIN or only_blank then
+              for x = n, m do keep[x] = true end
+            end
+          end
+          n = m + 1
+        else
+          n = n + 1
+        end
+      end
+      -- the kept stretches, without blank lines at their edges
+      n = a
+      while n <= b do
+        if keep[n] then
+          local m = n
+          while m + 1 <= b and keep[m + 1] do m = m + 1 end
+          local x, y = n, m
+          while x <= y and blank(x) do x = x + 1 end
+          while y >= x and blank(y) do y = y - 1 end
+          if x <= y then
+            hide(n, x - 1)
+            flush_hidden()
+            items[#items + 1] = {kind = "code", first = x, last = y}
+            shown = shown + (y - x + 1)
+            hide(y + 1, m)
+          end
+          n = m + 1
+        else
+          hide(n, n)
+          n = n + 1
+        end
+      end
+    end
+  end
+  flush_hidden()
+  local small = shown <= full * REGIONS_AT_MOST
+  local use = full > 0 and small and full - shown >= REGIONS_SAVE
+  view.plan = {items = items, full = full, shown = shown, use = use}
+  return view.plan
+end
+
+-- The id of the whole file in a chapter's appendix, when the chapter
+-- prints the file as its changed regions.
+local function full_copy_id(view) return view.fid .. "-full" end
+
+-- Text, a link, more text, as inlines: `after` starts right after the
+-- link (with its punctuation, or a space).
+local function summary_inlines(before, link_text, target, after)
+  local inl = text_inlines(before)
+  inl[#inl + 1] = pandoc.Space()
+  inl[#inl + 1] = pandoc.Link(text_inlines(link_text), target)
+  for i, x in ipairs(text_inlines(after or "")) do
+    if i > 1 or not after:match("^[.,;:]") then inl[#inl + 1] = pandoc.Space() end
+    if x.t ~= "Space" then inl[#inl + 1] = x end
+  end
+  return inl
+end
+
+-- One file's section. mode (for a changed file, see render_chapter):
+--   "full"     the whole file, changed lines marked (the default)
+--   "regions"  the handout's view: the changed regions only (plan_regions)
+--   "copy"     the appendix's whole copy of a file printed as regions,
+--              under its own heading id (full_copy_id)
+local function render_file(ch, prev, view, st, opts, idmap, out, mode)
+  mode = mode or "full"
   local where = ch.name .. "/" .. view.path
-  for _, d in ipairs(view.diags or {}) do diag(d[1], d[2]) end
-  used_ids[view.fid] = true
+  if mode ~= "regions" then
+    for _, d in ipairs(view.diags or {}) do diag(d[1], d[2]) end
+  end
+  local hid = mode == "copy" and full_copy_id(view) or view.fid
+  used_ids[hid] = true
   local h = pandoc.Header(2, {pandoc.Code(view.path)},
-                          pandoc.Attr(view.fid, {"file"}, {}))
+                          pandoc.Attr(hid, {"file"}, {}))
   out[#out + 1] = h
   local summary
   if view.binary then
@@ -753,36 +1022,96 @@ local function render_file(ch, prev, view, st, opts, idmap, out)
   elseif st == "new" then
     summary = "New in this chapter: " .. plural(view.nlines, "line") .. "."
   end
+  local summary_inl
   local style_block, marks
   if st == "changed" then
-    local nchanged, nremoved, nmarked, ncuts
-    style_block, nchanged, nremoved, nmarked, ncuts, marks =
-      change_marks(prev, ch, view, view.path)
-    summary = plural(nchanged, "line") .. " changed since " .. prev.name
-    if nremoved > 0 then summary = summary .. ", " .. nremoved .. " removed" end
+    local c = change_marks(prev, ch, view, view.path)
+    style_block, marks = c.style, c.marks
+    summary = plural(c.nchanged, "line") .. " changed since " .. prev.name
+    if c.nremoved > 0 then summary = summary .. ", " .. c.nremoved .. " removed" end
     summary = summary .. "."
-    if nmarked > 0 then
-      summary = summary .. " Changed code lines are highlighted"
-      if ncuts > 0 then
-        summary = summary .. "; a dashed line shows where lines were removed"
+    if mode == "regions" then
+      -- one line: what is printed, what ⋮ means, where the rest is
+      summary = summary:gsub("%.$", ":") .. " the changed regions, with " ..
+        CONTEXT .. " lines of context; ⋮ marks lines left out,"
+      if c.ncuts > 0 then
+        summary = summary .. " a dashed line where lines were removed,"
       end
-      summary = summary .. "."
-    elseif ncuts > 0 then
-      summary = summary .. " A dashed line shows where lines were removed."
-    elseif nchanged > 0 then
-      summary = summary .. " Only the prose changed."
+      summary = summary .. " and"
+      summary_inl = summary_inlines(summary, "the appendix",
+        "#" .. full_copy_id(view), "has the whole file.")
+    else
+      if c.nmarked > 0 then
+        summary = summary .. " Changed code lines are highlighted"
+        if c.ncuts > 0 then
+          summary = summary .. "; a dashed line shows where lines were removed"
+        end
+        summary = summary .. "."
+      elseif c.ncuts > 0 then
+        summary = summary .. " A dashed line shows where lines were removed."
+      elseif c.nchanged > 0 then
+        summary = summary .. " Only the prose changed."
+      end
+      if mode == "copy" then
+        summary_inl = summary_inlines(summary .. " The chapter's text prints",
+          "only the regions that changed", "#" .. view.fid,
+          "; here is the whole file.")
+      end
     end
   end
-  out[#out + 1] = para_div("file-summary", text_inlines(summary))
-  if style_block then out[#out + 1] = style_block end
-  for _, p in ipairs(view.pieces) do
-    if p.kind == "code" then
-      out[#out + 1] = listing_block(view, p, where, marks)
-    else
-      local blocks = md(p.text, opts)
-      blocks = renumber_headings(blocks, 3)
-      blocks = prefix_ids(blocks, view.fid, idmap)
+  out[#out + 1] = para_div("file-summary", summary_inl or text_inlines(summary))
+  if style_block and mode == "full" then out[#out + 1] = style_block end
+  local function prose(p, prefix)
+    local blocks = md(p.text, opts)
+    blocks = renumber_headings(blocks, 3)
+    blocks = prefix_ids(blocks, prefix, idmap)
+    out[#out + 1] = pandoc.Div(blocks, {class = "prose"})
+  end
+  if mode ~= "regions" then
+    for _, p in ipairs(view.pieces) do
+      if p.kind == "code" then
+        out[#out + 1] = listing_block(view, p, where, marks)
+      else
+        prose(p, view.fid)
+      end
+    end
+    return
+  end
+  -- the regions: listings of their own ids, prose, and elision lines
+  -- that link to the first line left out, in the appendix's copy
+  local plan = plan_regions(view, change_marks(prev, ch, view, view.path))
+  local rmap, k = {}, 0
+  region_ids[view.fid] = rmap
+  for _, it in ipairs(plan.items) do
+    if it.kind == "code" then
+      k = k + 1
+      local piece = {first = it.first, lines = {}, id = view.fid .. "-r" .. k}
+      for n = it.first, it.last do
+        piece.lines[#piece.lines + 1] = view.lines[n]
+        rmap[n] = piece.id
+      end
+      out[#out + 1] = listing_block(view, piece, where, marks)
+    elseif it.kind == "prose" then
+      -- headings at the levels they have in the whole comment
+      local p = it.piece
+      if p.min_level == nil then p.min_level = heading_min(md(p.text)) or false end
+      local blocks = md(table.concat(it.texts, "\n\n"), opts)
+      blocks = renumber_headings(blocks, 3, p.min_level or nil)
+      blocks = prefix_ids(blocks, view.fid .. "-r", idmap)
       out[#out + 1] = pandoc.Div(blocks, {class = "prose"})
+    else
+      local target = "#" .. full_copy_id(view)
+      for n = it.first, it.last do
+        if view.lineid[n] then
+          target = "#" .. view.lineid[n] .. "-" .. n
+          break
+        end
+      end
+      local what = it.first == it.last and ("line " .. it.first)
+                   or ("lines " .. it.first .. "–" .. it.last)
+      out[#out + 1] = pandoc.Div({pandoc.Plain({pandoc.Link(
+        text_inlines("⋮ " .. what .. ", unchanged since Chapter " ..
+                     prev.num), target)})}, {class = "elision"})
     end
   end
 end
@@ -896,6 +1225,7 @@ local function render_chapter(stub, opts)
   local chs, k = siblings(ch)
   local prev = chs[k - 1]
   local idmap = {}
+  region_ids = {}
   local out = {}
   local running = "Chapter " .. ch.num .. ": " .. ch.title
 
@@ -926,6 +1256,17 @@ local function render_chapter(stub, opts)
   if prev then
     for _, p in ipairs(prev.files) do
       if not ch.set[p] then removed[#removed + 1] = p end
+    end
+  end
+  -- changed files of the teaching text that the handout prints as their
+  -- changed regions, and the appendix in full (plan_regions)
+  local regions, is_region = {}, {}
+  for _, p in ipairs(by_part.main) do
+    local view = file_view(ch, p)
+    if st[p] == "changed" and not view.binary and
+       plan_regions(view, change_marks(prev, ch, view, p)).use then
+      regions[#regions + 1] = p
+      is_region[p] = true
     end
   end
   local appendix_title = "Appendix to Chapter " .. ch.num
@@ -964,6 +1305,10 @@ local function render_chapter(stub, opts)
     if #by_part.main > 0 then
       intro = intro .. " The files of the first list are the chapter's " ..
               "text and follow below."
+    end
+    if part == "handout" and #regions > 0 then
+      intro = intro .. " A file changed in a few places is printed as " ..
+              "those places, ⋮ marking the lines left out."
     end
     if has_appendix then
       intro = intro .. " The other lists, and the changes since the " ..
@@ -1043,7 +1388,8 @@ local function render_chapter(stub, opts)
     end
 
     for _, p in ipairs(by_part.main) do
-      render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out)
+      render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out,
+                  (part == "handout" and is_region[p]) and "regions" or "full")
     end
     for _, b in ipairs(exercises) do out[#out + 1] = b end
   end
@@ -1059,6 +1405,8 @@ local function render_chapter(stub, opts)
       out[#out + 1] = pandoc.Header(2, head, pandoc.Attr(apx_id, {"appendix"}, {}))
     end
     local what = {}
+    local copies = part == "appendix" and #regions > 0
+    if copies then what[#what + 1] = "the files the chapter changed, in full" end
     if #by_part.support > 0 then what[#what + 1] = "the support code" end
     if #by_part.tests > 0 then what[#what + 1] = "the tests, benchmarks and debugger helpers" end
     if prev then what[#what + 1] = "the changes since " .. prev.name .. " as a diff" end
@@ -1079,6 +1427,17 @@ local function render_chapter(stub, opts)
         "'s serial output with its self-tests, as the book build captured it."))
       local log = prefix_ids(bootlog_blocks(ch, stub), ch.prefix, idmap)
       for _, x in ipairs(log) do out[#out + 1] = x end
+    end
+    if copies then
+      out[#out + 1] = pandoc.Div({pandoc.Para({pandoc.Strong(text_inlines(
+        "The changed files in full.")), pandoc.Space(),
+        table.unpack(text_inlines("The chapter's text prints these files " ..
+          "as the regions that changed since " .. prev.name .. "; here " ..
+          "they are whole, with the changed lines highlighted."))})},
+        {class = "part-intro"})
+      for _, p in ipairs(regions) do
+        render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out, "copy")
+      end
     end
     for _, g in ipairs({"support", "tests"}) do
       if #by_part[g] > 0 then

@@ -3,8 +3,10 @@
  * spinning, until the holder lets go. spinlock.c explains the rules.
  *
  * Chapter 05 has one CPU, and the heap is the first user: the lock
- * there makes it safe from interrupt handlers and names the order in
- * which locks may be taken. Chapter 06 makes the same calls work across
+ * there keeps an interrupt out of a change to the heap and names the
+ * order in which locks may be taken. (Interrupt handlers may call the
+ * heap only from chapter 06 on, once frames and page tables have locks
+ * of their own: heap.h.) Chapter 06 makes the same calls work across
  * CPUs (a ticket lock with counters); this interface does not change.
  */
 #ifndef SPINLOCK_H

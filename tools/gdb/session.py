@@ -89,7 +89,7 @@ def registers():
         return None
 
 
-def repeated_stop(cmd, before, out):
+def repeated_stop(before, out):
     """A `continue` from a breakpoint that reports the same breakpoint
     with not one register changed: the guest did not run. QEMU's gdb
     stub does this now and then on a busy host (the step over the
@@ -98,8 +98,8 @@ def repeated_stop(cmd, before, out):
     this is never taken for a real second hit. The book's gdb primer
     tells the reader to continue once more; the runner does the same,
     once, and says so."""
-    return (cmd in ("continue", "c") and before is not None
-            and "Breakpoint " in out and registers() == before)
+    return (before is not None and "Breakpoint " in out
+            and registers() == before)
 
 
 class Session:
@@ -137,9 +137,9 @@ class Session:
         timer = threading.Timer(5 if ctrl_c else 60, interrupt)
         timer.start()
         try:
-            before = registers()
+            before = registers() if cmd in ("continue", "c") else None
             out, err = capture(cmd), None
-            if repeated_stop(cmd, before, out):
+            if repeated_stop(before, out):
                 print("GDBNOTE %d: the same stop was reported twice; "
                       "continuing once more, as you would" % step["line"])
                 out = capture(cmd)
