@@ -67,7 +67,16 @@
  * count, and the fastest batch, the one the rest of the machine
  * disturbed least. The allocators of one row take turns, a batch each,
  * so that what disturbs one disturbs all. Random choices are drawn
- * before timing, and a batch goes on where the one before stopped.
+ * before timing; each allocator has its own cursor into them, so every
+ * one meets the same choices in the same order, and a batch goes on
+ * where its own last one stopped.
+ *
+ * Replacements change the heap, so a batch size found by doubling
+ * would let a fast allocator run 10^5 replacements while first fit ran
+ * 150, and compare a worn heap with a fresh one. Instead every
+ * allocator runs the same fixed number (16 to warm up, then 7 batches
+ * of 16,384 to 256, fewer for larger N), and the table gives the median
+ * batch with the fastest and the slowest, so the spread is there to see.
  *
  * **What runs.** Our heap is heap.c itself, with the debug checks off
  * (their cost has a table of its own) and a lock that is a plain flag:
@@ -272,7 +281,7 @@ static void give(void *p, size_t size)
 #define IDX 65536                 /* pre-drawn random choices */
 static uint32_t idx[IDX];         /* replacements: which object */
 static uint32_t psize[IDX];       /* pairs: the size to allocate */
-static uint64_t cursor;           /* the next choice, modulo IDX */
+static uint64_t cursor[ALLOCATORS];  /* each one's next choice, mod IDX */
 
 /* One allocator's live objects. */
 struct live_set {
@@ -295,7 +304,8 @@ __attribute__((noinline)) static void pairs_ours(struct live_set *l,
 						 uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t j = (uint32_t)((cursor + i) % IDX), k = idx[j];
+		uint32_t j = (uint32_t)((cursor[current] + i) % IDX);
+		uint32_t k = idx[j];
 		void *p;
 
 		if (replacing) {
@@ -314,7 +324,8 @@ __attribute__((noinline)) static void pairs_glibc(struct live_set *l,
 						  uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t j = (uint32_t)((cursor + i) % IDX), k = idx[j];
+		uint32_t j = (uint32_t)((cursor[current] + i) % IDX);
+		uint32_t k = idx[j];
 		void *p;
 
 		if (replacing) {
@@ -333,7 +344,8 @@ __attribute__((noinline)) static void pairs_firstfit(struct live_set *l,
 						     uint64_t n)
 {
 	for (uint64_t i = 0; i < n; i++) {
-		uint32_t j = (uint32_t)((cursor + i) % IDX), k = idx[j];
+		uint32_t j = (uint32_t)((cursor[current] + i) % IDX);
+		uint32_t k = idx[j];
 		void *p;
 
 		if (replacing) {
@@ -358,7 +370,7 @@ static void pairs(enum allocator a, uint64_t n)
 		pairs_firstfit(&sets[a], n);
 	else
 		pairs_ours(&sets[a], n);
-	cursor += n;
+	cursor[a] += n;
 }
 
 /* The mixed sizes: 16 to 4095 bytes, each power of two equally likely
@@ -462,7 +474,7 @@ static void choose(size_t n, size_t size)
 		idx[i] = (uint32_t)(bench_random() % n);
 		psize[i] = (uint32_t)(size ? size : mixed_size());
 	}
-	cursor = 0;
+	memset(cursor, 0, sizeof cursor);
 }
 
 /* CPU time of this thread: on a busy machine, the time it was not
@@ -514,6 +526,35 @@ static void measure(int first, int last, int batches, double batch_ns,
 	}
 }
 
+/* The spread of a measurement: median, fastest and slowest batch. */
+struct spread {
+	double median, low, high;
+};
+
+/* ns per replacement for allocators first..last: each runs the same
+ * 16 + batches * ops replacements from the same choices, in turns,
+ * one batch each; the median batch, with the fastest and slowest. */
+static void measure_ops(int first, int last, int batches, uint64_t ops,
+			struct spread *out)
+{
+	double t[ALLOCATORS][BATCHES];
+
+	for (int a = first; a <= last; a++)
+		pairs(a, 16);                       /* warm up: not timed */
+	for (int b = 0; b < batches; b++)
+		for (int a = first; a <= last; a++) {
+			double t0 = cpu_ns();
+
+			pairs(a, ops);
+			t[a][b] = (cpu_ns() - t0) / (double)ops;
+		}
+	for (int a = first; a <= last; a++) {
+		qsort(t[a], batches, sizeof t[a][0], by_double);
+		out[a] = (struct spread){ t[a][batches / 2], t[a][0],
+					  t[a][batches - 1] };
+	}
+}
+
 /* One row: N live objects, pairs of `size` (0: mixed), or replacements,
  * for allocators first..last. */
 static void time_row_of(int first, int last, size_t n, size_t size,
@@ -540,6 +581,12 @@ static const size_t sizes[] = { 16, 32, 64, 128, 256, 1024, 4096, 0 };
 
 static double ns[ALLOCATORS][NCOUNTS][NSIZES];  /* pairs */
 static double rep[ALLOCATORS][NCOUNTS];         /* replacements */
+static struct spread rep_spread[ALLOCATORS][NCOUNTS];
+
+/* Replacements per batch at each N, the same for every allocator, so
+ * that all of them go through the same stretch of changes from the
+ * same start (first fit's costs keep growing as its holes pile up). */
+static const uint64_t rep_ops[] = { 16384, 8192, 1024, 256 };
 
 static void print_row(size_t n, size_t size, const double *t)
 {
@@ -553,15 +600,44 @@ static void print_row(size_t n, size_t size, const double *t)
 	fflush(bench_out);
 }
 
+/* "14.4 (14.1-15.9)": the median, and the fastest and slowest batch. */
+static void print_spread(const struct spread *s)
+{
+	fprintf(bench_out, " %.1f (%.1f-%.1f) |", s->median, s->low,
+		s->high);
+}
+
+static void print_replacements(int ncounts, int batches, uint64_t div)
+{
+	fprintf(bench_out, "\nA replacement: free a random live object, "
+		"allocate a new one of 16-4095 bytes;\n%d batches of a fixed "
+		"number, the same for each heap; ns per replacement,\nthe "
+		"median batch (the fastest-the slowest).\n\n| live objects | "
+		"replacements | ours | glibc | first fit | ours / glibc | "
+		"first fit / ours |\n|---:|---:|---:|---:|---:|---:|---:|\n",
+		batches);
+	for (int c = 0; c < ncounts; c++) {
+		fprintf(bench_out, "| %zu | %llu x %d |", counts[c],
+			(unsigned long long)(rep_ops[c] / div), batches);
+		for (int a = OURS; a <= FIRSTFIT; a++)
+			print_spread(&rep_spread[a][c]);
+		fprintf(bench_out, " %.2f | %.0f |\n",
+			rep[OURS][c] / rep[GLIBC][c],
+			rep[FIRSTFIT][c] / rep[OURS][c]);
+	}
+	fflush(bench_out);
+}
+
 /* For each N, one heap per allocator: the pairs of every size (which
  * leave it as it was), then the replacements (which change it). */
 static void time_tables(int ncounts, int nsizes, int batches,
-			double batch_ns)
+			double batch_ns, uint64_t ops_div)
 {
 	static const char head[] = "| live objects | bytes | ours | glibc |"
 		" first fit | ours / glibc | first fit / ours |\n"
 		"|---:|---:|---:|---:|---:|---:|---:|\n";
 	double t[ALLOCATORS];
+	struct spread sp[ALLOCATORS];
 
 	fprintf(bench_out, "N live objects of 16-4095 bytes, a random half "
 		"of 2N freed; ns per operation,\nfastest of %d batches of "
@@ -582,19 +658,14 @@ static void time_tables(int ncounts, int nsizes, int batches,
 		}
 		choose(counts[c], 0);
 		replacing = true;
-		measure(OURS, FIRSTFIT, batches, batch_ns, t);
+		measure_ops(OURS, FIRSTFIT, batches, rep_ops[c] / ops_div, sp);
 		for (int a = OURS; a <= FIRSTFIT; a++) {
-			rep[a][c] = t[a];
+			rep_spread[a][c] = sp[a];
+			rep[a][c] = sp[a].median;
 			teardown(a);
 		}
 	}
-	fprintf(bench_out, "\nA replacement: free a random live object, "
-		"allocate a new one of 16-4095 bytes.\n\n%s", head);
-	for (int c = 0; c < ncounts; c++) {
-		for (int a = OURS; a <= FIRSTFIT; a++)
-			t[a] = rep[a][c];
-		print_row(counts[c], 0, t);
-	}
+	print_replacements(ncounts, batches, ops_div);
 }
 
 /* Ours at the most live objects against the fewest, worst size. */
@@ -939,7 +1010,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "--quick") == 0) {
-		time_tables(2, 2, 3, 1e5);
+		time_tables(2, 2, 3, 1e5, 64);
 		frag_table(2000);
 		return 0;
 	}
@@ -951,7 +1022,7 @@ int main(int argc, char **argv)
 		ours_frag);
 	class_table(fragmentation(OURS, MIX_OPS).small_slot);
 	fprintf(bench_out, "\n");
-	time_tables(NCOUNTS, NSIZES, BATCHES, BATCH_NS);
+	time_tables(NCOUNTS, NSIZES, BATCHES, BATCH_NS, 1);
 	flatness(NCOUNTS);
 	count_table(argv[0]);
 	checks_table(BATCHES, BATCH_NS);

@@ -9,7 +9,10 @@
  *   hole; but it must be at least FF_MIN_SIZE bytes, so the aligned
  *   address is rounded up from hole + FF_MIN_SIZE. What is left behind
  *   the block becomes a hole too, or, if it would be smaller than
- *   FF_MIN_SIZE, the hole is skipped as unusable.
+ *   FF_MIN_SIZE, the hole is skipped as unusable. The crate unlinks the
+ *   hole and gives both pieces back through the free path, each with a
+ *   walk from the lowest hole (a second and third walk per split
+ *   allocation; later versions of the crate link them in place).
  * - Freeing walks the holes from the lowest address to the place of the
  *   freed block, and joins it with the hole before it and the hole
  *   after it when they touch. So every free costs a walk over all the
@@ -49,6 +52,7 @@ void ff_init(struct ff_heap *h, uintptr_t bottom, size_t size)
 	h->bottom = bottom;
 	h->size = size;
 	h->first.size = 0;
+	h->steps = 0;
 	h->first.next = hole_at(bottom, size, NULL);
 }
 
@@ -77,26 +81,25 @@ static bool split_hole(const struct ff_hole *hole, size_t size,
 	return true;
 }
 
+static void hole_return(struct ff_heap *h, uintptr_t addr, size_t size);
+
 void *ff_alloc(struct ff_heap *h, size_t size, size_t align)
 {
 	struct ff_hole *prev = &h->first;
 
 	size = hole_size(size);
-	for (; prev->next != NULL; prev = prev->next) {
+	for (; prev->next != NULL; prev = prev->next, h->steps++) {
 		struct ff_hole *cur = prev->next;
 		uintptr_t addr;
 		size_t front, back;
 
 		if (!split_hole(cur, size, align, &addr, &front, &back))
 			continue;
-		prev->next = cur->next;         /* unlink the hole ... */
-		if (front) {                    /* ... and link the padding */
-			prev->next = hole_at((uintptr_t)cur, front,
-					     prev->next);
-			prev = prev->next;
-		}
+		prev->next = cur->next;         /* unlink the hole; the */
+		if (front)                      /* padding goes back as */
+			hole_return(h, (uintptr_t)cur, front);  /* a free */
 		if (back)
-			prev->next = hole_at(addr + size, back, prev->next);
+			hole_return(h, addr + size, back);
 		return (void *)addr;
 	}
 	return NULL;
@@ -104,10 +107,15 @@ void *ff_alloc(struct ff_heap *h, size_t size, size_t align)
 
 void ff_free(struct ff_heap *h, void *ptr, size_t size)
 {
-	uintptr_t addr = (uintptr_t)ptr;
+	hole_return(h, (uintptr_t)ptr, hole_size(size));
+}
+
+/* deallocate(): walk from the lowest hole to addr, link, merge. */
+static void hole_return(struct ff_heap *h, uintptr_t addr, size_t size)
+{
+	void *ptr = (void *)addr;
 	struct ff_hole *hole = &h->first;
 
-	size = hole_size(size);
 	for (;;) {
 		uintptr_t hole_addr = hole->size == 0 ? 0 : (uintptr_t)hole;
 		struct ff_hole *next = hole->next;
@@ -129,6 +137,7 @@ void ff_free(struct ff_heap *h, void *ptr, size_t size)
 			continue;                         /* and go on */
 		} else if (next && (uintptr_t)next <= addr) {
 			hole = next;                      /* further on */
+			h->steps++;
 			continue;
 		} else {
 			hole->next = hole_at(addr, size, next);  /* between */

@@ -29,6 +29,7 @@ struct ff_heap {
 	uintptr_t bottom;
 	size_t size;
 	struct ff_hole first;
+	uint64_t steps;        /* holes passed by all walks (for the tests) */
 };
 
 void ff_init(struct ff_heap *h, uintptr_t bottom, size_t size);

@@ -78,9 +78,11 @@ the object ADDR lies in, whether it is live, and its size."""
                  "on" if bool(h["checks"]) else "off"))
         print("mapped: %s: %d pages for objects and reserve, %d of "
               "descriptors" % (_kib(data + descs), data, descs))
-        print("grew %d times, shrank %d times; pages mapped %d, "
+        def times(n):
+            return "once" if n == 1 else "%d times" % n
+        print("grew %s, shrank %s; pages mapped %d, "
               "unmapped %d; failed requests %d"
-              % (int(h["grows"]), int(h["shrinks"]),
+              % (times(int(h["grows"])), times(int(h["shrinks"])),
                  int(h["pages_mapped"]), int(h["pages_unmapped"]),
                  int(h["failures"])))
         print("class  bytes  per page  pages  in use   free  cached")
@@ -181,9 +183,10 @@ the object ADDR lies in, whether it is live, and its size."""
             s = gdb.parse_and_eval("*(struct free_slot *)0x%x"
                                    % (addr - off + o))
             nxt = int(s["next"])
+            want = ~nxt & 0xFFFFFFFF
             if (nxt != NO_SLOT and (nxt >= int(d["fresh"]) or
                                     nxt % size)) or \
-                    int(s["check"]) != (~nxt & 0xFFFFFFFF):
+                    int(s["check"]) != want:
                 print("0x%x: %s: the page's free list is DAMAGED at "
                       "offset 0x%x" % (addr, where, o))
                 return

@@ -61,14 +61,20 @@ class TrapFrameUnwinder(Unwinder):
         self.code = None              # (start, end, [(addr, asm text)])
 
     def load(self):
-        """The stubs and isr_common, disassembled once."""
+        """The stubs and isr_common, disassembled once. None while they
+        cannot be read yet: at the reset vector, before the bootloader
+        has loaded the kernel and mapped it, their addresses are not
+        mapped, and gdb asks every unwinder about that first frame."""
         first, common = address("isr_0"), address("isr_common")
         if first is None or common is None:
             return None
         arch = gdb.selected_inferior().architecture()
         insns, pc = [], first
         while True:
-            i = arch.disassemble(pc)[0]
+            try:
+                i = arch.disassemble(pc)[0]
+            except gdb.MemoryError:
+                return None
             insns.append((pc, i["asm"]))
             if i["asm"].startswith("iretq"):
                 break

@@ -190,10 +190,13 @@ struct free_slot {
 	                      matches */
 	uint64_t key;      /* FREE_KEY ^ the slot's address: "I am free" */
 	uint64_t freed_by; /* debug checks, slots of 32 bytes or more: who
-	                      freed it; poison follows to the slot's end */
+	                      freed it, */
+	uint64_t freed_check;  /* and ~freed_by; poison follows to the
+	                          slot's end */
 };
 
 #define FREE_KEY 0x46524545534C4F54ull  /* "FREESLOT" */
+#define POISON_FROM 32u  /* poison begins after a free slot's fields */
 
 /**
  * ### The size classes
@@ -231,9 +234,27 @@ struct size_class {
 	                                  ("The class cache") */
 };
 
-/* Free runs are kept in bins by length: bin n for runs of n pages
- * (1 <= n < 64), then one bin per power of two: bin 64 + k - 6 for runs
- * of 2^k to 2^(k+1) - 1 pages (k >= 6). */
+/**
+ * ### Bins of free runs
+ *
+ * Free pages are kept as *runs*: maximal stretches of consecutive free
+ * pages of one kind, reserve or unmapped. To find a run of at least n
+ * pages without looking at every run, the runs are sorted into *bins*
+ * by length. Short runs, the common case, get a bin per length: bin n
+ * holds the runs of exactly n pages, for n from 1 to 63. Longer runs
+ * share one bin per power of two: runs of 64 to 127 pages are in bin 64,
+ * runs of 128 to 255 in bin 65, and so on, bin 64 + k - 6 for runs of
+ * 2^k to 2^(k+1) - 1 pages. 90 bins hold runs of any length up to
+ * 2^32 - 1 pages, far more than the window has.
+ *
+ * A bin is a doubly linked list threaded through the `next` and `prev`
+ * fields of its runs' first descriptors, so taking any run off its bin
+ * is constant work. `nonempty` has one bit per bin, set while the bin
+ * holds a run: "the first non-empty bin from b on" is then a mask and a
+ * count of trailing zero bits (`__builtin_ctzll`, one instruction), not
+ * a loop over 90 list heads. There are two sets of bins, one for runs
+ * of reserve pages and one for runs of unmapped pages.
+ */
 #define EXACT_BINS 64
 #define BINS       (EXACT_BINS + 32 - 6)
 
@@ -244,8 +265,19 @@ struct run_bins {
 
 enum { UNMAPPED_RUNS, RESERVE_RUNS };  /* heap.bins[...] */
 
-/* Everything the heap knows. gdb: `print heap`, or the `heap` command
- * (gdb/heap.py). */
+/**
+ * ### One structure for the whole heap
+ *
+ * Everything the heap knows is in `heap`, below, and one lock protects
+ * all of it: where the window is, the descriptor array, the extent's
+ * `top`, the two sets of bins, the 23 size classes, and `class_of`, the
+ * table that turns a request's size into its class with one load (entry
+ * i is the smallest class of at least 16 * i bytes). The counters at the
+ * end, from `data_pages` on, are statistics: the heap decides nothing
+ * from them. heap_get_stats() copies them out for the boot report, the
+ * self-tests and the benchmark; in gdb, `print heap` shows them all, and
+ * the `heap` command (gdb/heap.py) sums them up.
+ */
 static struct heap {
 	struct spinlock lock;     /* protects everything below */
 	uintptr_t base;           /* the window's first byte */
@@ -281,6 +313,24 @@ static const char *name_of(uintptr_t pc, char *buf)
 
 /* ---- Free runs ---- */
 
+/**
+ * ### Finding a run
+ *
+ * `bin_of(n)` is the bin a run of n pages goes into. `bin_fit(n)` is
+ * the first bin in which *every* run has at least n pages. For n below
+ * 64, or a power of two, that is bin_of(n) itself. Otherwise n's own bin
+ * also holds shorter runs (bin 64 holds runs of 64 to 127 pages, so a run
+ * found there may be too short for a request of 100), and the first bin
+ * that surely fits is the next one up.
+ *
+ * `run_find()` asks the bitmap for the first non-empty bin from
+ * bin_fit(n) on and takes the first run there: no list is searched.
+ * Only when no such bin exists does it walk the one shared bin that may
+ * still hold a long enough run. Taking the first run of a fitting bin,
+ * rather than the smallest run that fits, is what keeps the search to a
+ * fixed amount of work; the exact bins for short runs keep it close to a
+ * best fit where most requests are.
+ */
 static unsigned log2_floor(uint32_t n)
 {
 	return 31 - (unsigned)__builtin_clz(n);
@@ -366,6 +416,24 @@ static uint32_t run_find(int set, uint32_t n)
 	return NO_PAGE;
 }
 
+/**
+ * ### Boundary tags: joining free neighbours
+ *
+ * A free run records its length twice, in its first and in its last
+ * descriptor (`pages`); of the descriptors in between, only the kind
+ * matters. When pages [first, first + n) become free,
+ * `run_put()` looks at the two descriptors just outside them. If
+ * desc[first - 1] is free and of the same kind, it is the *last* page of
+ * the run on the left, and its `pages` says where that run starts; if
+ * desc[first + n] is, it is the first page of the run on the right. The
+ * neighbours come off their bins and the three become one run.
+ *
+ * No list is searched, so freeing costs the same however many runs
+ * there are, and after every call no two free runs of one kind touch
+ * (invariant 2). `run_take()` is the opposite: it cuts the pages a
+ * caller needs off the front of a run and files the rest under its new
+ * length.
+ */
 /* Cut the first n pages off the free run at first (of set); the rest
  * stays a free run. */
 static void run_take(uint32_t first, uint32_t n, int set)
@@ -642,6 +710,13 @@ static uint64_t free_key(const struct free_slot *s)
 	return FREE_KEY ^ (uintptr_t)s;
 }
 
+/* Does a free slot of this size record who freed it (and carry poison
+ * after that)? Only with the debug checks, and from 32 bytes up. */
+static bool records_freer(unsigned size)
+{
+	return heap.checks && size >= POISON_FROM;
+}
+
 /* Is off (below 2^32) a multiple of the class's size? That is off %
  * size == 0, but a division by a number the compiler does not know
  * costs some 20 to 40 cycles, and kmalloc() and kfree() each need such
@@ -691,18 +766,20 @@ static bool on_boundary(const struct size_class *sc, uint32_t off)
  *   a 16-byte *trailer* at the end of its slot or run, which records
  *   the size asked for and who asked. `kfree()` checks both.
  * - *Write after free*: a freed slot is filled with *poison* (0xDF)
- *   behind its link, its key and the freeing caller, and `kmalloc()`
- *   checks the poison before handing the slot out again.
+ *   behind its link, its key and the freeing caller (with its
+ *   complement), and `kmalloc()` checks them all before handing the
+ *   slot out again.
  *
  * What is not caught: a stale pointer into an object that has been
  * handed out again (the slot looks like any live one), reads of freed
- * memory, and writes into the reserve pages of a freed large object
- * (pages that are unmapped fault at once).
+ * memory, and writes into pages that went back to the reserve: those
+ * of a freed large object, and a slab page whose last slot was freed
+ * (its poison is never checked again; pages that are unmapped fault at
+ * once).
  */
 #define TRAILER 16u
 #define CANARY  0xCA
 #define POISON  0xDF
-#define POISON_FROM 24u  /* poison begins after a free slot's fields */
 
 struct trailer {
 	uint32_t size;     /* bytes asked for */
@@ -722,6 +799,28 @@ static struct trailer *trailer_of(uintptr_t obj, size_t slot_bytes)
 	return (struct trailer *)(obj + slot_bytes - TRAILER);
 }
 
+/**
+ * ### The trailer and the canaries
+ *
+ * With the debug checks on, every object is allocated 16 bytes larger
+ * than asked for, and `arm_object()` lays out its slot (or run) so:
+ *
+ *     | the object: size bytes | canaries, 0xCA ... | trailer: 16 B |
+ *     ^ obj                                        ^ obj + slot - 16
+ *
+ * The trailer sits at the very end of the slot, where kfree() can find
+ * it from the slot's size alone, which the page descriptor gives. It
+ * records the size asked for, which says where the canaries begin, and
+ * the caller that allocated the object, for the message. Its `check`
+ * word mixes the size with the object's address, so a trailer that was
+ * written over, or copied from another object, does not pass.
+ *
+ * `check_object()` checks the trailer first: if it was damaged, the size
+ * in it cannot be trusted to find the canaries. Then it checks every
+ * canary byte and reports the first one that changed, so a write one
+ * byte too far shows up as "byte 100 is 0x00" for an object of 100
+ * bytes: right where it happened, with who allocated and who freed it.
+ */
 /* Debug: canaries after the object, then the trailer. */
 static void arm_object(uintptr_t obj, size_t slot_bytes, size_t size,
 		       uintptr_t caller)
@@ -768,6 +867,29 @@ static size_t check_object(uintptr_t obj, size_t slot_bytes,
 	return t->size;
 }
 
+/**
+ * ### Is this slot free already?
+ *
+ * A double free must be caught without false alarms, and cheaply. A
+ * free slot carries `key`, FREE_KEY xor its own address, where a live
+ * object carries the user's data. So a slot without the key is surely
+ * not free, and that costs one comparison. A slot with the key is
+ * *probably* free, but user data could hold the same 8 bytes, so the
+ * heap makes sure: `in_cache()` looks through the class cache (16
+ * entries) and `on_free_list()` walks the page's free list (at most 256
+ * slots). Only a slot found there is reported. The walk checks each
+ * link before it follows it, so a damaged list ends the walk with "not
+ * found", never with a read somewhere random.
+ *
+ * The other direction is `check_free_slot()`. Before slab_alloc() hands
+ * a free slot out again, it checks the slot's link (below `fresh`, on a
+ * slot boundary, equal to the complement kept in `check`), its key, and,
+ * with the debug checks, its poison and the freeing caller, which is
+ * kept with its complement. A write into a slot after kfree()
+ * is found there, at the next allocation of that slot, and
+ * `damaged_slot()` names the byte and, when the slot recorded it, the
+ * code that freed it.
+ */
 /* Is the slot at offset off on the page's free list? Stops at a bad
  * link (then the answer is no). */
 static bool on_free_list(const struct page_desc *d, uint32_t page,
@@ -797,10 +919,15 @@ static COLD _Noreturn void damaged_slot(const struct free_slot *s,
 	const uint8_t *p = (const uint8_t *)s;
 	char a[64], b[64];
 
-	if (byte < POISON_FROM)
+	if (byte < 16)
 		heap_panic("write after free of %p (class %u bytes): its "
 			   "free-list link was written over; noticed by "
 			   "kmalloc from %s", (void *)s, size,
+			   name_of(caller, a));
+	if (byte < POISON_FROM)
+		heap_panic("write after free of %p (class %u bytes): the "
+			   "record of who freed it was written over; noticed "
+			   "by kmalloc from %s", (void *)s, size,
 			   name_of(caller, a));
 	heap_panic("write after free of %p (class %u bytes): byte %u is "
 		   "0x%02x, not 0x%02x; freed by %s, noticed by kmalloc from "
@@ -814,6 +941,8 @@ static COLD void check_poison(const struct free_slot *s, unsigned size,
 {
 	const uint8_t *p = (const uint8_t *)s;
 
+	if (s->freed_check != ~s->freed_by)
+		damaged_slot(s, size, 16, caller);
 	for (unsigned i = POISON_FROM; i < size; i++)
 		if (p[i] != POISON)
 			damaged_slot(s, size, i, caller);
@@ -832,7 +961,7 @@ static void check_free_slot(const struct page_desc *d, uint32_t page,
 
 	if (!link_ok || s->check != ~s->next || s->key != free_key(s))
 		damaged_slot(s, sc->size, 0, caller);
-	if (heap.checks && sc->size > POISON_FROM)
+	if (records_freer(sc->size))
 		check_poison(s, sc->size, caller);
 }
 
@@ -887,6 +1016,25 @@ static void *slab_alloc(unsigned c, uintptr_t caller)
 	return (void *)(page_va(page) + off);
 }
 
+/**
+ * ### Freeing a small object
+ *
+ * `slab_free()` runs the checks that are always on in order of cost:
+ * the offset in the page must be a slot boundary (on_boundary(), one
+ * multiplication), below `fresh` (one comparison), and the slot must not
+ * be free already (the key, then the search above). Only then does it
+ * change anything. With the debug checks, it verifies the canaries and
+ * fills the slot with poison; it writes the key; and it puts the slot in
+ * the class cache, or, when the cache is full, back on its page with
+ * `slot_to_page()`.
+ *
+ * `slot_to_page()` keeps invariant 3. A page that was full has a free
+ * slot again, so it goes back on its class's `partial` list. A page
+ * whose last slot comes back is empty and leaves its class at once, for
+ * the reserve: there any class, or a large object, can use it. A class
+ * that keeps its empty pages strands memory that another class may need;
+ * the class cache and the reserve already make a quick refill cheap.
+ */
 /* Report a bad kfree() of a slot: which of slab_free()'s checks
  * failed. */
 static COLD _Noreturn void bad_slot(uint32_t page, uintptr_t obj,
@@ -959,8 +1107,9 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
 	s->next = NO_SLOT;          /* slot_to_page() links it, if need be */
 	s->check = ~s->next;
 	s->key = free_key(s);
-	if (heap.checks && sc->size > POISON_FROM) {
+	if (records_freer(sc->size)) {
 		s->freed_by = caller;
+		s->freed_check = ~caller;
 		memset((uint8_t *)s + POISON_FROM, POISON,
 		       sc->size - POISON_FROM);
 	}
@@ -985,6 +1134,11 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
  * This is the idea of Bonwick's magazines and of SLUB's per-CPU free
  * lists; chapter 06 gives every CPU caches of its own, so that CPUs
  * allocating at the same time rarely meet at the heap lock.
+ *
+ * Then slab_free(), which believes a key only once it finds the slot in
+ * a cache or on its page's free list, must search every CPU's cache (or
+ * mark cached slots), or a slot in CPU A's cache passes a second free
+ * on CPU B; and cache_drain() must empty every CPU's cache.
  */
 HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 {
@@ -992,7 +1146,7 @@ HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 
 	if (s->check != ~s->next || s->key != free_key(s))
 		damaged_slot(s, sc->size, 0, caller);
-	if (heap.checks && sc->size > POISON_FROM)
+	if (records_freer(sc->size))
 		check_poison(s, sc->size, caller);
 	sc->cached--;              /* taken only once it passed */
 	s->key = 0;                /* a live object does not look free */
@@ -1027,6 +1181,26 @@ static void cache_drain(void)
 
 /* ---- Large objects ---- */
 
+/**
+ * ### Large objects
+ *
+ * A request of more than 2048 bytes (the trailer included, when the
+ * checks are on) gets a run of whole pages from `pages_get()`: from the
+ * reserve if a long enough run is there, freshly mapped otherwise. Its
+ * first descriptor becomes PAGE_LARGE and records the run's length;
+ * every other page becomes PAGE_LARGE_TAIL and records where the run
+ * starts, so that a pointer into the middle of a large object is
+ * reported as "inside the object at ...", with the object's address. A
+ * large object starts on a page boundary, so a small request whose
+ * alignment no class offers (kmalloc_aligned(64, 4096)) is served here.
+ *
+ * `large_free()` gives the whole run back to the reserve, where it joins
+ * its free neighbours; if that takes the reserve past 1 MiB, the heap
+ * shrinks. The first page keeps FREED_LARGE in `cls`, so that a second
+ * kfree() of the same pointer is reported as a double free, not as a
+ * pointer the heap never returned.
+ */
+
 /* A run of pages for bytes (the request, and the trailer when the
  * debug checks are on). */
 static void *large_alloc(size_t bytes)
@@ -1058,6 +1232,30 @@ static void large_free(uint32_t first, uintptr_t caller)
 }
 
 /* ---- The entry points, with the lock held ---- */
+
+/**
+ * ## From a request to a slot or a run
+ *
+ * `alloc_locked()`, below, is the path of every allocation, with the
+ * heap lock held:
+ *
+ * 1. **Refuse the absurd.** A request over 1 GiB gets NULL and a message
+ *    (`too_large()`): no kernel object is that large, and a size like
+ *    that is more likely a bug, a negative number turned into a size_t,
+ *    than a real request.
+ * 2. **Add the trailer**, when the debug checks are on.
+ * 3. **Find the class.** For the usual alignment of 16, one load from
+ *    `class_of`; for a larger one, `class_for()` walks up from there to
+ *    the first class whose size is a multiple of the alignment.
+ * 4. **Take a slot** (`small_alloc()`: the class cache, else a slab) or,
+ *    for anything larger, **a run** (`large_alloc()`).
+ * 5. **Arm the object**: canaries and trailer, with the debug checks.
+ *
+ * When memory runs out the answer is NULL. `fail()` says so once, with
+ * the size, the caller and how much the heap has mapped, and afterwards
+ * only counts: a kernel that copes with the NULL should not flood its
+ * log, and one that does not will stop at the NULL soon enough.
+ */
 
 /* NULL, counted; the first time, with a message. */
 static COLD void *fail(size_t size, uintptr_t caller)
@@ -1124,6 +1322,23 @@ HOT void *alloc_locked(size_t size, size_t align, uintptr_t caller)
 	return p;
 }
 
+/**
+ * ### From a pointer back to its object
+ *
+ * `kfree(p)` is told nothing but p. `object_page()` turns p into a page
+ * index with a subtraction and a shift, and accepts it only if that page
+ * is a slab page, or the first page of a large object and p its first
+ * byte. The range check is one comparison: p - base is unsigned, so a p
+ * below the window wraps around to a huge number and fails the same test
+ * as a p above the extent.
+ *
+ * Everything else goes to `bad_pointer()`, which is never on the common
+ * path and can take its time to say *what* p is: outside the heap,
+ * inside a large object (and which), a large object already freed, on a
+ * slab page that was released, or on a free page. On a slab page,
+ * slab_free() makes the finer distinctions (inside a slot, never handed
+ * out, freed twice) with bad_slot().
+ */
 /* kfree(p) of something that is not an object: say what it is. */
 static COLD _Noreturn void bad_pointer(uintptr_t p, uintptr_t caller)
 {
@@ -1181,6 +1396,19 @@ HOT void free_locked(void *ptr, uintptr_t caller)
 		large_free(page, caller);
 }
 
+/**
+ * ### krealloc() in place
+ *
+ * Growing or shrinking an object by a few bytes need not move it. If a
+ * new request of the new size would get the same class (or, for a large
+ * object, the same number of pages), `fits_in_place()` says so, and
+ * krealloc() returns p itself, with the trailer written again for the
+ * new size. Otherwise it allocates the new object, copies the bytes that
+ * hold data (`usable_locked()`: the size asked for, when the debug
+ * checks have recorded it; the whole slot otherwise), and frees the old
+ * one. If the allocation fails, the old object is left as it was, as
+ * heap.h promises.
+ */
 /* The bytes of p that hold data: what was asked for, when the debug
  * checks are on (they know); else the whole slot or run. */
 static size_t usable_locked(uintptr_t p, uintptr_t caller)
@@ -1209,6 +1437,25 @@ static bool fits_in_place(uintptr_t p, size_t size)
 
 /* ---- The interface (heap.h) ---- */
 
+/**
+ * ## The interface
+ *
+ * Each function of heap.h takes the heap lock, does its work through the
+ * `_locked` functions above, and lets go. spin_lock() also turns
+ * interrupts off (spinlock.c): an interrupt handler that calls kmalloc()
+ * can never arrive on this CPU while the heap is half-way through a
+ * change, and then wait forever for a lock its own CPU holds.
+ *
+ * `CALLER` is the return address of the function it appears in: the
+ * instruction right after the call to kmalloc() or kfree() in the
+ * caller's code, which every report names as `function+offset`. It must
+ * be read here, in the function the caller called; one level deeper it
+ * would name the heap itself. kcalloc() checks the multiplication for
+ * overflow (`__builtin_mul_overflow`) before it asks for memory, and
+ * clears the memory after letting go of the lock: clearing takes time
+ * in proportion to the size, and needs no lock.
+ */
+
 #define CALLER ((uintptr_t)__builtin_return_address(0))
 
 void *kmalloc(size_t size)
@@ -1227,12 +1474,14 @@ void *kmalloc_aligned(size_t size, size_t align)
 	char a[64];
 
 	spin_lock(&heap.lock);
-	if (align == 0 || (align & (align - 1)) != 0 || align > PAGE_BYTES)
+	if (align == 0 || (align & (align - 1)) != 0 || align > PAGE_BYTES) {
+		heap.failures++;
 		heap_warn("kmalloc_aligned(%zu, %zu) from %s: the alignment "
 			  "must be a power of two up to 4096", size, align,
 			  name_of(CALLER, a));
-	else
+	} else {
 		p = alloc_locked(size, align < 16 ? 16 : align, CALLER);
+	}
 	spin_unlock(&heap.lock);
 	return p;
 }
@@ -1302,16 +1551,35 @@ void *krealloc(void *p, size_t size)
 	return q;
 }
 
+/**
+ * ### Giving everything back, and switching the checks
+ *
+ * `heap_trim()` empties the class caches first. A cached slot counts as
+ * used by its page, so without this a page whose objects were all freed
+ * would stay a slab page. The pages that empties go to the reserve, and
+ * `reserve_shrink(0)` then unmaps the whole reserve and lets the extent
+ * shrink, its descriptor pages with it.
+ *
+ * `heap_set_checks()` changes how every object is laid out (with the
+ * checks, each one carries a trailer, and free slots carry poison), so
+ * it refuses while any object is alive. It drains the class caches
+ * first, because their slots were poisoned, or not, for the old setting.
+ *
+ * `heap_get_stats()` copies the counters under the lock, so that the
+ * figures it returns belong together: the boot report (heap_setup.c),
+ * the self-tests and the benchmark read the heap through it.
+ */
 size_t heap_trim(void)
 {
-	size_t released;
+	uint64_t before;
 
 	spin_lock(&heap.lock);
+	before = heap.data_pages + heap.desc_pages;
 	cache_drain();
-	released = heap.reserve;
 	reserve_shrink(0);
+	before -= heap.data_pages + heap.desc_pages;
 	spin_unlock(&heap.lock);
-	return released;
+	return (size_t)before;
 }
 
 /* Objects handed out: slots of every class, and large objects. */
@@ -1425,7 +1693,8 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * - **Allocating** walks the list from the lowest hole and takes the
  *   *first* one that can hold the request at its alignment (*first
  *   fit*); what is left of the hole, in front of the block (to align it)
- *   and behind it, stays on the list as smaller holes.
+ *   and behind it, goes back on the list as smaller holes, each freed
+ *   with a walk of its own from the lowest hole.
  * - **Freeing** walks the list from the lowest hole to the place where
  *   the block belongs, links it in, and merges it with the holes just
  *   before and after it if they touch.
@@ -1455,37 +1724,40 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * behaves as described above), against our heap and the host's glibc
  * malloc. Each heap is given 2N objects of 16 to 4095 bytes, and a
  * random half is freed. Then a *replacement* frees a random live object
- * and allocates a new one of a random size. The `make bench` run the
- * tables below come from printed (on 1 December 2026, on a virtual
+ * and allocates a new one of a random size; every heap runs the same
+ * replacements, in batches of a fixed number. The `make bench` run the
+ * tables below come from printed (on 2 December 2026, on a virtual
  * machine with two cores shared with other work, gcc 12.2, glibc 2.36;
- * nanoseconds of CPU time per replacement, the fastest of 7 batches):
+ * nanoseconds of CPU time per replacement, the median of 7 batches):
  *
  * | live objects | ours | glibc | first fit | first fit / ours |
  * |---:|---:|---:|---:|---:|
- * | 100 | 14.4 | 30.4 | 72.6 | 5.1 |
- * | 1000 | 15.8 | 43.9 | 458.7 | 29 |
- * | 10000 | 50.2 | 124.9 | 80,708 | 1,607 |
- * | 100000 | 239.9 | 630.6 | 3,818,613 | 15,916 |
+ * | 100 | 20.4 | 45.7 | 117.2 | 5.7 |
+ * | 1000 | 41.7 | 81.2 | 752.8 | 18 |
+ * | 10000 | 230.1 | 557.2 | 27,866 | 121 |
+ * | 100000 | 1,398.4 | 3,508.5 | 6,518,734 | 4,662 |
  *
- * At 10^5 objects a first-fit replacement takes 3.8 ms: each free walks
+ * At 10^5 objects a first-fit replacement takes 6.5 ms: each free walks
  * tens of thousands of holes spread over 150 MB, and nearly every step
  * is a miss in the CPU's caches. Our replacement costs the same couple
- * of hundred instructions at every N (valgrind counts 193 to 213); its
- * time grows from 14 to 240 ns only because 10^5 objects no longer fit
- * in the caches, which costs glibc just as much (30 to 631 ns).
+ * of hundred instructions at every N (valgrind counts 198 to 218); its
+ * time grows from 20 to 1,398 ns only because 10^5 objects no longer fit
+ * in the caches (and first fit's batch before each of ours has just
+ * filled them with its holes), which costs glibc just as much (46 to
+ * 3,509 ns).
  *
  * First fit is not slow at everything. When a request fits the first
  * hole it meets, it is as fast as anything: allocating an object and
- * freeing it again, on the same fragmented heaps, costs first fit 5 to
- * 6 ns for objects up to 1 KiB at every N (ours: 7 ns, glibc's: 6),
- * because some low hole always fits. Its cost is the holes it must
- * pass, and those are the ones that are too small: a replacement leaves
- * them behind, since a new request often does not fit the hole a free
- * just made. (In Redox, a 16-byte-
- * aligned request in a hole that starts 8 bytes off also cuts a 24-byte
- * hole in front of the block, because the crate will not leave a hole
- * smaller than 16 bytes: such holes fit almost nothing and pile up. The
- * benchmark asks first fit for 8-byte alignment, which spares it that.)
+ * freeing it again, on the same fragmented heaps, costs first fit 7 to
+ * 16 ns for objects up to 1 KiB at every N (ours: 7 to 15, glibc's: 6
+ * to 12), because some low hole always fits. Its cost is the holes it
+ * must pass, and those are the ones that are too small: a replacement
+ * leaves them behind, since a new request often does not fit the hole a
+ * free just made. (In Redox, a 16-byte-aligned request in a hole that
+ * starts 8 bytes off also cuts a 24-byte hole in front of the block,
+ * because the crate will not leave a hole smaller than 16 bytes: such
+ * holes fit almost nothing and pile up. The benchmark asks first fit
+ * for 8-byte alignment, which spares it that.)
  *
  * ## Size classes and slabs
  *
@@ -1534,8 +1806,10 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * every object on average. Classes every 16 bytes waste almost nothing
  * in the slot, but lose it again at the end of the page: a 1040-byte
  * class fits 3 slots in a page, like our 1360, and a 2032-byte class 2,
- * like our 2048. Our 23 classes are the ones that add a slot to a page
- * (above 128 bytes), and cost as little as 128 classes would. The
+ * like our 2048. Above 256 bytes each of our classes is the largest
+ * size for its number of slots in a page (a few counts are left out:
+ * 304 bytes would fit 13, 368 would fit 11; below, 144 would fit 28
+ * where our 160 fits 25), and 23 classes cost as little as 128 would. The
  * measured figure adds the slots that are free in pages partly in use.
  * Over the whole mixed workload, large objects included, our heap maps
  * 1.39 bytes for each byte its live objects asked for (descriptors and
@@ -1560,8 +1834,17 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * because of the lock order (spinlock.c): the heap comes first, then the
  * page tables, then the frames; the mapper and the frame allocator never
  * call the heap, so nothing under the heap lock can ever wait for it.
- * It is also cheap enough: a growth maps at most 256 pages and happens
- * once per megabyte. (Chapter 06 makes the locks real across CPUs.)
+ * A growth maps max(request, 256) pages: one kmalloc(64 MiB) maps some
+ * 16,450 (64 of them descriptors) with the lock held and interrupts
+ * off; a kernel that did that often would map large runs outside it.
+ *
+ * Chapter 06, with more CPUs, must change how the heap shrinks. A frame
+ * may be reused only after every CPU's TLB forgot its page: a *TLB
+ * shootdown* interrupts each other CPU and waits for its answer. A CPU
+ * spinning for the heap lock has interrupts off and never answers, so
+ * that wait must not happen under the lock: the heap will clear the
+ * entries and collect the frames (and freed table pages) under it, and
+ * shoot down and free them after releasing it.
  *
  * ## Why Redox never shrinks, and why we do
  *
@@ -1596,16 +1879,17 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * | small kmalloc | a cache pop, or a slab pop; a new slab page now and then |
  * | small kfree | the checks, then a cache push, or a slab push |
  * | large kmalloc / kfree | a bin lookup, the run's descriptors, a merge |
- * | growing | at most 256 pages mapped, and a descriptor page per MiB |
+ * | growing | max(request, 256) pages, and a descriptor page per MiB |
  * | shrinking | at most 128 pages more than the free unmapped |
  *
  * None of this depends on how many objects are alive, or how many
- * holes there are: `make bench` counts 160 instructions for a 64-byte
- * kmalloc and kfree, and 337 for a 4096-byte one, at 10^2 live objects
+ * holes there are: `make bench` counts 166 instructions for a 64-byte
+ * kmalloc and kfree, and 338 for a 4096-byte one, at 10^2 live objects
  * as at 10^5. (glibc's malloc and free take about 145 for the small
- * pair.) The debug checks cost time in proportion to the object: about
- * twice the time for 16 bytes, fifty times for 1 KiB, which is why an
- * optimised build leaves them out.
+ * pair: `build/bench/bench_heap --count glibc 100 64` under
+ * valgrind.) The debug checks cost time in proportion to the object:
+ * about twice the time for 16 bytes, fifty times for 1 KiB, which is
+ * why an optimised build leaves them out.
  *
  * ## How the heap becomes *the* allocator
  *

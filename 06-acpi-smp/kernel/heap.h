@@ -4,10 +4,13 @@
  * that grows and shrinks a page at a time. heap.c explains the design;
  * tests/host/test_heap.c tests it; bench/bench_heap.c measures it.
  *
- * Every function takes the heap lock (spinlock.h) itself, so it may be
- * called with other locks held only if they come after the heap in the
- * lock order (spinlock.c): in practice, with no lock held, or the
- * console's. Interrupt handlers may call it.
+ * Every function takes the heap lock (spinlock.h) itself: call it with
+ * no lock held, since the heap is first in the lock order (spinlock.c).
+ * The console is a leaf: the heap prints under its lock, so no one may
+ * hold the console's lock across kmalloc(). Interrupt handlers may call
+ * the heap only from chapter 06 on: its growth calls the frame
+ * allocator and the mapper, which until then have no lock, and whose
+ * other callers may be interrupted half-way.
  */
 #ifndef HEAP_H
 #define HEAP_H
@@ -34,31 +37,33 @@
 #endif
 #endif
 
-/*
- * The allocator.
+/**
+ * ## What the heap promises
  *
- * kmalloc(size): size bytes, aligned to 16, or NULL when memory runs
- * out (the first time, with a message; the kernel goes on). The bytes
- * are not cleared. kmalloc(0) returns a unique pointer to an object of
- * no bytes: it must be freed, and nothing may be written through it.
+ * The allocator is five functions, the same as C's `malloc` family with
+ * a `k` in front, and one promise about mistakes: the heap never
+ * silently accepts a pointer it did not hand out.
  *
- * kfree(p): give back what kmalloc(), kcalloc(), krealloc() or
- * kmalloc_aligned() returned. kfree(NULL) does nothing. Anything else
- * (a pointer the heap never returned, one inside an object, a second
- * free) panics with the address, the object's size class and the
- * caller.
- *
- * kcalloc(n, size): n * size bytes, all zero; NULL (with a message) if
- * the product overflows.
- *
- * krealloc(p, size): an object of size bytes holding the first bytes of
- * p's, then p freed; p itself if it already fits. krealloc(NULL, size)
- * is kmalloc(size). On failure NULL, and p is untouched. The result is
- * aligned to 16 only, whatever p's alignment was.
- *
- * kmalloc_aligned(size, align): as kmalloc, at a multiple of align, a
- * power of two up to 4096 (a page); any other align gets NULL and a
- * message. Freed with kfree().
+ * - `kmalloc(size)`: size bytes, aligned to 16, or NULL when memory
+ *   runs out (the first time, with a message; the kernel goes on). The
+ *   bytes are not cleared. `kmalloc(0)` returns a unique pointer to an
+ *   object of no bytes: it must be freed, and nothing may be written
+ *   through it.
+ * - `kfree(p)`: give back what kmalloc(), kcalloc(), krealloc() or
+ *   kmalloc_aligned() returned. `kfree(NULL)` does nothing. Anything
+ *   else (a pointer the heap never returned, one inside an object, a
+ *   second free) panics with the address, the object's size class and
+ *   the caller.
+ * - `kcalloc(n, size)`: n * size bytes, all zero; NULL, with a message,
+ *   if the product overflows.
+ * - `krealloc(p, size)`: an object of size bytes holding the first bytes
+ *   of p's, then p freed; p itself if it already fits.
+ *   `krealloc(NULL, size)` is kmalloc(size). On failure NULL, and p is
+ *   untouched. The result is aligned to 16 only, whatever p's alignment
+ *   was.
+ * - `kmalloc_aligned(size, align)`: as kmalloc, at a multiple of align,
+ *   a power of two up to 4096 (a page); any other align gets NULL and a
+ *   message. Freed with kfree().
  */
 void *kmalloc(size_t size);
 void kfree(void *p);
@@ -66,23 +71,24 @@ void *kcalloc(size_t n, size_t size);
 void *krealloc(void *p, size_t size);
 void *kmalloc_aligned(size_t size, size_t align);
 
-/*
- * Setting up and looking at it.
+/**
+ * ## Setting it up, and looking at it
  *
- * heap_init(base, window, checks): the heap owns the virtual addresses
- * [base, base + window) for objects and [base + window, base + window +
- * window / 256) for its page descriptors; nothing may be mapped there.
- * base and window are multiples of 1 MiB. It maps the first 1 MiB, as
- * the reserve. checks: the debug checks on or off. Returns 0, or -1 if
- * there was no memory for even that (the heap then grows later).
- * Once, before any other call.
- *
- * heap_trim(): unmap the reserve (free pages the heap keeps mapped) and
- * give its frames back. Returns the pages released. With nothing
- * allocated, the heap then holds no frame at all.
- *
- * heap_set_checks(on): switch the debug checks; only possible while no
- * object is allocated (objects are laid out differently). 0 or -1.
+ * - `heap_init(base, window, checks)`: the heap owns the virtual
+ *   addresses [base, base + window) for objects and [base + window,
+ *   base + window + window / 256) for its page descriptors; nothing may
+ *   be mapped there. base and window are multiples of 1 MiB. It maps the
+ *   first 1 MiB, as the reserve. checks: the debug checks on or off.
+ *   Returns 0, or -1 if there was no memory for even that (the heap then
+ *   grows later). Once, before any other call.
+ * - `heap_trim()`: unmap the reserve (free pages the heap keeps mapped)
+ *   and give its frames back. Returns the pages released, descriptor
+ *   pages included. With nothing
+ *   allocated, the heap then holds no frame at all.
+ * - `heap_set_checks(on)`: switch the debug checks; only possible while
+ *   no object is allocated (objects are laid out differently). 0 or -1.
+ * - `heap_get_stats(s)`: a snapshot of the counters below, all taken at
+ *   one moment, under the heap's lock.
  */
 int heap_init(uintptr_t base, size_t window, bool checks);
 size_t heap_trim(void);
@@ -118,11 +124,19 @@ struct heap_stats {
 
 void heap_get_stats(struct heap_stats *s);
 
-/*
- * Environment hooks, provided by the kernel (heap_setup.c) or by the
- * host tests and the benchmark. heap.c reaches memory and the outside
- * world only through them. They are called with the heap lock held, so
- * they must not call the heap.
+/**
+ * ## What the heap needs from its host
+ *
+ * heap.c never touches a page table, a frame or the console itself:
+ * only the five hooks below do, which the kernel provides in
+ * heap_setup.c, and the host tests and the benchmark in their own way
+ * (memory from the host's mmap(), a panic that jumps back into the
+ * test). So the very same heap.c runs on the build machine, under
+ * AddressSanitizer, against a model of what it should do.
+ *
+ * The hooks are called with the heap lock held, so they must not call
+ * the heap: in the kernel they use the mapper and the frame allocator,
+ * which come after the heap in the lock order and never allocate.
  */
 
 /* Map a fresh frame, writable, not executable, global, at the page va.

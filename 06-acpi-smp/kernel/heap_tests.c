@@ -396,10 +396,12 @@ SCENARIO(lock_released_unheld, "release a free spinlock: must panic")
  *
  * `heap_until_null` (run on the 16 MiB machines) allocates 4 KiB
  * objects until kmalloc() returns NULL, tries ten more times, frees
- * everything, and checks that the kernel is healthy: one message only,
- * the frames exactly back, and the heap and the frame allocator both
- * working again. The objects are kept on a list through their own
- * first bytes, so the test needs no array as long as memory.
+ * everything, and checks that the kernel is healthy: every failure
+ * counted (that they make one message only, the host test
+ * exhaustion_and_recovery checks), the frames exactly back, and the
+ * heap and the frame allocator both working again. The objects are
+ * kept on a list through their own first bytes, so the test needs no
+ * array as long as memory.
  */
 struct taken {
 	struct taken *next;

@@ -157,7 +157,9 @@
  * 2. then the page-table lock (the mapper, paging.c),
  * 3. then the frame lock (the frame allocator, frame.c);
  * 4. the console is a *leaf*: code holding any lock may print, and the
- *    console takes no other lock.
+ *    console takes no other lock and never allocates. So no one may
+ *    hold the console's lock across kmalloc(): the heap prints (a
+ *    misuse, running out) with its own lock held.
  *
  * A path may skip a level but never go back up. It holds because of what
  * calls what: the heap calls the mapper and the frame allocator when it

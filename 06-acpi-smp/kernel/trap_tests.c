@@ -349,7 +349,9 @@ SCENARIO(machine_check, "wait for an injected machine check: #MC on IST3")
  * guard page, inside the stack under it, and the overflow would go on
  * silently there; the test checks that CR2 is this stack's guard page.
  */
-static unsigned recurse(unsigned n)
+/* noinline: at -O2 gcc would otherwise inline a few levels of the
+ * recursion into one frame, over the 1 KiB frame limit. */
+static __attribute__((noinline)) unsigned recurse(unsigned n)
 {
 	volatile char pad[496];
 

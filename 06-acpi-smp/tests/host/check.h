@@ -314,6 +314,7 @@ bool check_begin(const char *fmt, ...)
 CHECK_API __attribute__((format(printf, 3, 4)))
 void check_fail(const char *file, int line, const char *fmt, ...)
 {
+	static char msg[32768];
 	va_list ap;
 
 	if (++check_case_failures > CHECK_MAX_SHOWN || check_quiet())
@@ -323,8 +324,16 @@ void check_fail(const char *file, int line, const char *fmt, ...)
 	else
 		printf("  also %s:%d: ", file, line);
 	va_start(ap, fmt);
-	vprintf(fmt, ap);
+	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	/* A message of several lines (a program's captured output, say)
+	 * has its later lines marked, so that none of them can be read as
+	 * a PASS or FAIL line of this program. */
+	for (const char *c = msg; *c; c++) {
+		putchar(*c);
+		if (*c == '\n' && c[1])
+			fputs("  | ", stdout);
+	}
 	printf("\n");
 	fflush(stdout);
 }

@@ -698,7 +698,10 @@ static void aligned_every_power(void)
 		size_t align = (size_t[]){ 0, 24, 8192 }[bad];
 		char want[200];
 
+		uint64_t failed = heap.failures;
+
 		CHECK(kmalloc_aligned(64, align) == NULL);
+		CHECK(heap.failures == failed + 1);
 		snprintf(want, sizeof want, "kmalloc_aligned(64, %zu) from "
 			 CALLER_NAME ": the alignment must be a power of two "
 			 "up to 4096", align);
@@ -958,15 +961,28 @@ static void bad_write_after_free(void)
 	q = kmalloc(40);                      /* keeps the page in use */
 	p = kmalloc(40);                      /* class 64 */
 	kfree(p);
-	p[30] = 1;                            /* into the poison */
+	p[40] = 1;                            /* into the poison */
 	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
-		     "byte 30 is 0x01, not 0xdf; freed by " CALLER_NAME ", "
+		     "byte 40 is 0x01, not 0xdf; freed by " CALLER_NAME ", "
 		     "noticed by kmalloc from " CALLER_NAME, (void *)p);
-	p[30] = POISON;
+	p[40] = POISON;
 	p[2] = 0x55;                          /* into the link */
 	EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 bytes): "
 		     "its free-list link was written over; noticed by kmalloc"
 		     " from " CALLER_NAME, (void *)p);
+	p[2] = 0;                             /* the link was NO_SLOT */
+	for (volatile int at = 16; at < 32; at += 8) { /* freed_by, ~it */
+		volatile uint8_t was = p[at];
+
+		p[at] ^= 0x11;
+		EXPECT_PANIC(kmalloc(48), "write after free of %p (class 64 "
+			     "bytes): the record of who freed it was written "
+			     "over; noticed by kmalloc from " CALLER_NAME,
+			     (void *)p);
+		p[at] = was;
+	}
+	CHECK(kmalloc(48) == p);
+	kfree(p);
 	check_heap();
 	(void)q;
 
@@ -981,6 +997,67 @@ static void bad_write_after_free(void)
 		     "its free-list link was written over; noticed by kmalloc"
 		     " from " CALLER_NAME, (void *)p);
 	memcpy(p, saved, 16);                 /* undo the damage */
+	check_heap();
+}
+
+/* The checks that are always on, each made to fail on its own: a
+ * write over a free slot's key only (bytes 8-15), in the class cache
+ * and on the page's free list; a link forged above `fresh` with the
+ * matching complement; a trailer copied from another object. */
+#define LINK_OVER "its free-list link was written over; noticed by " \
+		  "kmalloc from " CALLER_NAME
+
+static void always_on_checks_fail(void)
+{
+	uint8_t *a[18], *keep, key[8];
+	struct free_slot *s;
+
+	fresh_heap(false, UINT64_MAX);
+	keep = kmalloc(40);                   /* class 48, keeps the page */
+	for (int i = 0; i < 18; i++)
+		a[i] = kmalloc(40);
+	kfree(a[0]);                          /* into the class cache */
+	memcpy(key, a[0] + 8, 8);
+	memset(a[0] + 8, 0, 8);
+	EXPECT_PANIC(kmalloc(40), "write after free of %p (class 48 bytes): "
+		     LINK_OVER, (void *)a[0]);
+	memcpy(a[0] + 8, key, 8);
+	CHECK(kmalloc(40) == a[0]);
+	for (int i = 0; i < 17; i++)          /* 16 fill the cache, */
+		kfree(a[i]);                  /* a[16] goes to its page */
+	for (int i = 15; i >= 0; i--)
+		CHECK(kmalloc(40) == a[i]);   /* the cache, newest first */
+	memcpy(key, a[16] + 8, 8);
+	memset(a[16] + 8, 0, 8);
+	EXPECT_PANIC(kmalloc(40), "write after free of %p (class 48 bytes): "
+		     LINK_OVER, (void *)a[16]);
+	memcpy(a[16] + 8, key, 8);
+	s = (struct free_slot *)a[16];
+	CHECK(s->next == NO_SLOT);
+	s->next = heap.desc[page_number((uintptr_t)s)].fresh + 48;
+	s->check = ~s->next;                  /* on a boundary, and matching */
+	EXPECT_PANIC(kmalloc(40), "write after free of %p (class 48 bytes): "
+		     LINK_OVER, (void *)a[16]);
+	s->next = NO_SLOT;
+	s->check = ~s->next;
+	CHECK(kmalloc(40) == a[16]);
+	for (int i = 0; i < 18; i++)
+		kfree(a[i]);
+	kfree(keep);
+	check_heap();
+
+	/* A trailer that is whole, but another object's. */
+	fresh_heap(true, UINT64_MAX);
+	a[0] = kmalloc(20);                   /* class 48, trailer at +32 */
+	a[1] = kmalloc(20);
+	memcpy(key, a[1] + 32, 8);
+	memcpy(a[1] + 32, a[0] + 32, 8);      /* size and check words */
+	EXPECT_PANIC(kfree(a[1]), "overflow past the end of %p (class 48 "
+		     "bytes): its trailer at %p was written over; freed by "
+		     CALLER_NAME, (void *)a[1], (void *)(a[1] + 32));
+	memcpy(a[1] + 32, key, 8);
+	kfree(a[1]);
+	kfree(a[0]);
 	check_heap();
 }
 
@@ -1126,7 +1203,7 @@ static void reserve_and_baseline(void)
 	fresh_heap(true, UINT64_MAX);
 	CHECK(frames_used == RESERVE_PAGES + 1 && heap.reserve ==
 	      RESERVE_PAGES && heap.grows == 1);
-	CHECK(heap_trim() == RESERVE_PAGES && frames_used == 0);
+	CHECK(heap_trim() == RESERVE_PAGES + 1 && frames_used == 0);
 	for (int i = 0; i < 1000; i++)
 		kfree(kmalloc(8192));
 	mapped_before = heap.pages_mapped;
@@ -1211,6 +1288,7 @@ int main(void)
 	RUN(double_free_after_reuse_not_detected);
 	RUN(bad_overflow);
 	RUN(bad_write_after_free);
+	RUN(always_on_checks_fail);
 	RUN(exhaustion_and_recovery);
 	RUN(window_full);
 	RUN(map_failure_at_every_step);
