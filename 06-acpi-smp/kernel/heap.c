@@ -1132,13 +1132,17 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
  * instructions per pair. A slot in the cache is still counted as used
  * by its page (so the page stays mapped), but not as an object in use.
  * This is the idea of Bonwick's magazines and of SLUB's per-CPU free
- * lists; chapter 06 gives every CPU caches of its own, so that CPUs
- * allocating at the same time rarely meet at the heap lock.
+ * lists. Those give every CPU caches of its own, so that CPUs
+ * allocating at the same time rarely meet at a lock; ours are shared
+ * by every CPU, behind the heap lock, in every chapter of this book:
+ * simpler to follow, and enough for a kernel that allocates rarely.
  *
- * Then slab_free(), which believes a key only once it finds the slot in
- * a cache or on its page's free list, must search every CPU's cache (or
- * mark cached slots), or a slot in CPU A's cache passes a second free
- * on CPU B; and cache_drain() must empty every CPU's cache.
+ * A kernel that made them per CPU would have more to change:
+ * slab_free(), which believes a key only once it finds the slot in a
+ * cache or on its page's free list, would have to search every CPU's
+ * cache (or mark cached slots), or a slot in CPU A's cache would pass
+ * a second free on CPU B; and cache_drain() would have to empty every
+ * CPU's cache.
  */
 HOT void *cache_alloc(struct size_class *sc, uintptr_t caller)
 {
@@ -1785,7 +1789,7 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * object; one page per slab; the slab's bookkeeping in its page
  * descriptor, outside the page, so all 4096 bytes hold objects; and, in
  * front of each class, a cache of 16 freed slots, a magazine for the
- * one CPU of this chapter. Chapter 06 gives every CPU its own.
+ * whole kernel (Linux's are per CPU; see "The class cache").
  *
  * ## Choosing the classes
  *
@@ -1838,13 +1842,13 @@ int heap_init(uintptr_t base, size_t window, bool checks)
  * 16,450 (64 of them descriptors) with the lock held and interrupts
  * off; a kernel that did that often would map large runs outside it.
  *
- * Chapter 06, with more CPUs, must change how the heap shrinks. A frame
- * may be reused only after every CPU's TLB forgot its page: a *TLB
- * shootdown* interrupts each other CPU and waits for its answer. A CPU
- * spinning for the heap lock has interrupts off and never answers, so
- * that wait must not happen under the lock: the heap will clear the
- * entries and collect the frames (and freed table pages) under it, and
- * shoot down and free them after releasing it.
+ * Chapter 06, with more CPUs, makes shrinking safe. A frame may be
+ * reused only after every CPU's TLB forgot its page: a *TLB shootdown*
+ * interrupts each other CPU and waits for its answer. A CPU spinning
+ * for the heap lock has interrupts off and would never answer, so in
+ * chapter 06 a CPU that waits for any lock answers flush requests
+ * itself while it spins (spinlock.c), and the heap's code stays as it
+ * is here.
  *
  * ## Why Redox never shrinks, and why we do
  *
