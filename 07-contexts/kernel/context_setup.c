@@ -1,0 +1,96 @@
+/*
+ * context_setup.c: the kernel's side of contexts: the hooks context.c
+ * calls (this CPU's contexts, interrupts, the wake-up IPI, the idle
+ * wait, the kernel's address space, panics) and the per-CPU set-up.
+ */
+#include <stdarg.h>
+
+#include "context.h"
+#include "fpu.h"
+#include "gdt.h"
+#include "intr.h"
+#include "kprintf.h"
+#include "lapic.h"
+#include "panic.h"
+#include "percpu.h"
+#include "trap.h"
+#include "vm.h"
+#include "x86.h"
+
+/* switch.asm writes TSS.RSP0 at this offset. */
+_Static_assert(__builtin_offsetof(struct tss, rsp) == TSS_RSP0, "RSP0");
+
+struct ctx_cpu *ctx_cpu_this(void)
+{
+	return this_cpu()->ctx;
+}
+
+uint64_t ctx_irq_save(void)
+{
+	bool on = intr_enabled();
+
+	cli();
+	return on;
+}
+
+void ctx_irq_restore(uint64_t saved)
+{
+	if (saved)
+		sti();
+}
+
+/* A fixed IPI to the CPU's local APIC: if the CPU sleeps in HLT, the
+ * interrupt wakes it, and its idle loop finds the inbox full. */
+void ctx_kick(struct ctx_cpu *cpu)
+{
+	lapic_send_fixed(cpu_get(cpu->index)->apic_id, VEC_CTX_WAKE);
+}
+
+/* VEC_CTX_WAKE's handler: arriving was its whole job. */
+static void wake_interrupt(struct trap_frame *f)
+{
+	(void)f;
+	lapic_eoi();
+}
+
+/* `sti; hlt` as one step (intr.h), then interrupts off again: an IPI
+ * that arrived after the idle loop last looked at its inbox is pending
+ * and ends the HLT at once. */
+void ctx_idle_wait(void)
+{
+	intr_wait();
+	cli();
+}
+
+uint64_t ctx_kernel_cr3(void)
+{
+	return kernel_pml4;
+}
+
+_Noreturn void ctx_panic(const char *fmt, ...)
+{
+	char msg[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	kvsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	panic("%s", msg);
+}
+
+void context_setup_cpu(void)
+{
+	struct cpu *cpu = this_cpu();
+	char name[CTX_NAME_LEN], fpu[64];
+
+	if (cpu->index == 0)
+		trap_set_handler(VEC_CTX_WAKE, wake_interrupt);
+	ksnprintf(name, sizeof name, "idle/%u", cpu->index);
+	cpu->ctx = context_init(cpu->index, &cpu->tables->tss, &cpu->kstack,
+				name);
+	if (!cpu->ctx)
+		panic("no memory for CPU %u's first context", cpu->index);
+	if (cpu->index == 0)
+		kprintf("contexts: FPU state by %s\n",
+			fpu_describe(fpu, sizeof fpu));
+}
