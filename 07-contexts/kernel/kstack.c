@@ -175,6 +175,11 @@ void kstack_free(const struct kstack *ks)
 	spin_unlock(&kstack_lock);
 }
 
+uint32_t kstack_slots_used(void)
+{
+	return __atomic_load_n(&slots.count, __ATOMIC_RELAXED);
+}
+
 const char *kstack_describe(uint64_t va, char *buf, size_t len)
 {
 	int n = __atomic_load_n(&n_named, __ATOMIC_ACQUIRE);

@@ -27,6 +27,10 @@ int kstack_alloc(unsigned pages, const char *name, struct kstack *out);
  * on: the shootdown waits for the other CPUs. */
 void kstack_free(const struct kstack *ks);
 
+/* Slots in use now: every CPU's stacks and every thread's (the tests
+ * compare it with a baseline). */
+uint32_t kstack_slots_used(void);
+
 /* What va is, in words, if it lies in the stack area: "in the boot
  * CPU's kernel stack", "the guard page below IST1 (#DF)'s stack", ...
  * Returns buf, or NULL if va is not in the area. */

@@ -8,7 +8,7 @@
  *
  *   nasm -f elf64 -DHOST_TEST -I build/ -o build/host/switch.o \
  *       kernel/switch.asm
- *   nasm -f elf64 -o build/host/fpu_probe.o tests/host/fpu_probe.asm
+ *   nasm -f elf64 -o build/host/fpu_probe.o kernel/fpu_probe.asm
  *   gcc -std=gnu11 -g -O1 -fsanitize=address,undefined ... \
  *       -o build/host/test_switch tests/host/test_switch.c \
  *       build/host/switch.o build/host/fpu_probe.o

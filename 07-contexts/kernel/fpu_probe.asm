@@ -1,10 +1,14 @@
-; fpu_probe.asm: helpers for the host tests of switch_to() and of
-; contexts, in assembly because C cannot hold a value in a chosen
-; register across a call, nor keep the compiler's own use of XMM
-; registers out of the way.
+; fpu_probe.asm: helpers for the tests of switch_to() and of contexts
+; (the host's, tests/host/test_switch.c and test_context.c, and the
+; kernel's, context_tests.c), in assembly because C cannot hold a value
+; in a chosen register across a call, nor keep the compiler's own use
+; of XMM registers out of the way. The kernel's C is built without SSE
+; (-mgeneral-regs-only): this file is the only kernel code that touches
+; the XMM registers, besides switch.asm's saves and loads.
 ;
 ; struct fpu_image { u8 xmm[16][16]; u32 mxcsr; u16 fcw; u16 pad; ... }
-; (test_switch.c and test_context.c define it; offsets below).
+; (tests/host/fpu_host.h and context_tests.c define it; offsets
+; below).
 
 ;; ## Test helpers: registers across a switch
 ;;
