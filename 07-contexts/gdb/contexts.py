@@ -26,16 +26,19 @@
 
 import gdb
 
-STATES = ["new", "runnable", "running", "blocked", "exited"]
-CHUNK_SLOTS = 256
-CHUNKS = 256
-LIVE = 1 << 20
-GEN_SHIFT = 21
-INDEX_BITS = 16
-MAX_FRAMES = 64
+# Every gdb/*.py shares one namespace (gdb sources them all), so the
+# names here carry a CTX_ or _ctx_ prefix: cpus.py has its own STATES.
+
+CTX_STATES = ["new", "runnable", "running", "blocked", "exited"]
+CTX_CHUNK_SLOTS = 256
+CTX_CHUNKS = 256
+CTX_LIVE = 1 << 20
+CTX_GEN_SHIFT = 21
+CTX_INDEX_BITS = 16
+CTX_MAX_FRAMES = 64
 
 
-def _where(pc):
+def _ctx_where(pc):
     """A code address as function+0xoffset, as the kernel prints it."""
     if pc == 0:
         return "0"
@@ -58,33 +61,33 @@ def _where(pc):
     return "0x%x" % pc
 
 
-def _u64(addr):
+def _ctx_u64(addr):
     ptr = gdb.lookup_type("unsigned long").pointer()
     return int(gdb.Value(addr).cast(ptr).dereference())
 
 
-def _contexts():
+def _ctx_all():
     """Every live context: (id, struct context value), by slot."""
     table = gdb.parse_and_eval("all_contexts")
     ctx_ptr = gdb.lookup_type("struct context").pointer()
     found = []
-    for n in range(CHUNKS):
+    for n in range(CTX_CHUNKS):
         chunk = table["chunk"][n]
         if int(chunk) == 0:
             continue
-        for i in range(CHUNK_SLOTS):
+        for i in range(CTX_CHUNK_SLOTS):
             slot = chunk[i]
             word = int(slot["word"])
-            if not word & LIVE or (n == 0 and i == 0):
+            if not word & CTX_LIVE or (n == 0 and i == 0):
                 continue
-            index = n * CHUNK_SLOTS + i
-            cid = (word >> GEN_SHIFT) << INDEX_BITS | index
+            index = n * CTX_CHUNK_SLOTS + i
+            cid = (word >> CTX_GEN_SHIFT) << CTX_INDEX_BITS | index
             found.append((cid, slot["ptr"].cast(ctx_ptr).dereference()))
     return found
 
 
-def _saved_rip(c):
-    return _u64(int(c["rsp"]))
+def _ctx_saved_rip(c):
+    return _ctx_u64(int(c["rsp"]))
 
 
 class Contexts(gdb.Command):
@@ -100,7 +103,7 @@ ones (`info threads`, one thread per CPU in QEMU)."""
 
     def invoke(self, arg, from_tty):
         try:
-            found = _contexts()
+            found = _ctx_all()
         except gdb.error as e:
             print("contexts: no context table here (%s)" % e)
             return
@@ -113,9 +116,9 @@ ones (`info threads`, one thread per CPU in QEMU)."""
             state = int(c["state"])
             name = c["name"].string()
             where = ("(on the CPU)" if state == 2
-                     else _where(_saved_rip(c)))
+                     else _ctx_where(_ctx_saved_rip(c)))
             print("%8d  %-20s %-9s %3d  %s" % (
-                cid, name, STATES[state] if 0 <= state < 5 else "bad",
+                cid, name, CTX_STATES[state] if 0 <= state < 5 else "bad",
                 int(c["cpu"]), where))
 
 
@@ -133,7 +136,7 @@ frame 0 is where switch_to() will return to, then each caller."""
             print("usage: ctxbt ID (the ids are in `contexts`)")
             return
         want = int(gdb.parse_and_eval(arg))
-        match = [c for cid, c in _contexts() if cid == want]
+        match = [c for cid, c in _ctx_all() if cid == want]
         if not match:
             print("ctxbt: no context %d" % want)
             return
@@ -143,13 +146,13 @@ frame 0 is where switch_to() will return to, then each caller."""
                   "are the CPU's; use `thread` and `bt`" %
                   (want, int(c["cpu"])))
             return
-        pc, rbp = _saved_rip(c), int(c["rbp"])
+        pc, rbp = _ctx_saved_rip(c), int(c["rbp"])
         bottom, top = int(c["kstack"]["bottom"]), int(c["kstack"]["top"])
-        for n in range(MAX_FRAMES):
-            print("#%-2d %s" % (n, _where(pc)))
+        for n in range(CTX_MAX_FRAMES):
+            print("#%-2d %s" % (n, _ctx_where(pc)))
             if rbp == 0 or not bottom <= rbp < top:
                 break
-            pc, rbp = _u64(rbp + 8), _u64(rbp)
+            pc, rbp = _ctx_u64(rbp + 8), _ctx_u64(rbp)
             if pc == 0:
                 break
 

@@ -624,6 +624,18 @@ int context_run_here(context_fn fn, void *arg, const char *name,
 	return 0;
 }
 
+int context_state(ctx_id_t id)
+{
+	struct context *c = ctx_table_get(&all_contexts, id);
+	int state;
+
+	if (!c)
+		return CTX_E_NOENT;
+	state = load_state(c);
+	ctx_table_put(&all_contexts, id);
+	return state;
+}
+
 /* ---- Reports ---- */
 
 static const char *describe(const struct context *c, uint64_t va,

@@ -158,6 +158,10 @@ _Noreturn void context_idle(void);
 int context_run_here(context_fn fn, void *arg, const char *name,
 		     long *result);
 
+/* The state of context id (enum ctx_state), or CTX_E_NOENT. A snapshot:
+ * it may change as soon as it is read. */
+int context_state(ctx_id_t id);
+
 /* The running context (NULL before context_init on this CPU). */
 struct context *context_current(void);
 

@@ -690,6 +690,64 @@ SCENARIO(contexts, "chapter 07's checks: contexts on every CPU")
 		ktest_report("contexts", context_strerror(e));
 }
 
+/* ---- For gdb (tests/gdb/contexts.gdb, the README's session) ---- */
+
+static volatile int hold;
+
+static long held(void *unused)
+{
+	(void)unused;
+	while (hold)
+		context_yield();
+	return 0;
+}
+
+static long joins(void *id)
+{
+	long r = -1;
+
+	context_join((ctx_id_t)(uintptr_t)id, &r);
+	return 1;
+}
+
+/* Where gdb stops: contexts in every state are around. */
+void __attribute__((noinline)) contexts_gdb_stop(void)
+{
+	__asm__ volatile("" ::: "memory");
+}
+
+/* On CPU 0: 'held' yields until released; 'zombie' has exited and
+ * waits for its join; 'first-joiner' waits in a join of 'held';
+ * 'never-ran' has not run yet; the driver is running. */
+static long every_state(void *unused)
+{
+	ctx_id_t h, z, j, n;
+
+	(void)unused;
+	hold = 1;
+	h = context_spawn(held, NULL, "held", 0);
+	z = context_spawn(return_arg, (void *)3, "zombie", 0);
+	while (context_state(z) != CTX_EXITED)
+		context_yield();
+	j = context_spawn(joins, (void *)(uintptr_t)h, "first-joiner", 0);
+	while (context_state(j) != CTX_BLOCKED)
+		context_yield();
+	n = context_spawn(return_arg, (void *)4, "never-ran", 0);
+	contexts_gdb_stop();
+	hold = 0;
+	context_join(n, NULL);
+	context_join(z, NULL);
+	context_join(j, NULL);
+	kprintf("contexts: every state shown; all joined\n");
+	return 0;
+}
+
+SCENARIO(contexts_gdb, "contexts in every state, for gdb")
+{
+	context_run_here(every_state, NULL, "driver", NULL);
+	ktest_report("contexts_gdb", NULL);
+}
+
 static unsigned depth;
 
 static unsigned recurse(unsigned n)

@@ -9,7 +9,8 @@
 ## stack and IST stacks as the kernel recorded them. Then on to
 ## vm_print_layout(), after smp_start(): every CPU online, every GS base
 ## its own struct, every CPU in kernel code, the others in their idle
-## loop (one may still be in the interrupt that woke it).
+## loop (one may still be in the interrupt that woke it). From chapter
+## 07 on the idle loop halts in the contexts' ctx_idle_wait().
 # qemu: --smp 6,sockets=2,cores=3
 python
 import re
@@ -69,6 +70,7 @@ check("cpus-gs-all-live", len(gs) == 6 and all(
 at = re.findall(r"^         at (\S+); (\d+) locks held", out, re.M)
 check("cpus-others-in-kernel", len(at) == 6 and all(
       not a[0].startswith("0x") for a in at) and any(
-      a[0].startswith("ap_idle") for a in at[1:]), str(at))
+      a[0].startswith(("ap_idle", "ctx_idle_wait")) for a in at[1:]),
+      str(at))
 end
 python print("GDBCHECK END")
