@@ -748,9 +748,87 @@ SCENARIO(contexts_gdb, "contexts in every state, for gdb")
 	ktest_report("contexts_gdb", NULL);
 }
 
+/* ---- bench_contexts: figures for bench/contexts ---- */
+
+#define BENCH_BATCHES 7
+#define BENCH_ROUNDS 5000
+#define BENCH_SPAWNS 500
+
+static uint64_t median(uint64_t *v, unsigned n)
+{
+	for (unsigned i = 1; i < n; i++)            /* insertion sort */
+		for (unsigned j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+/* TSC ticks per spawn + exit + join of a context on cpu. */
+static uint64_t spawn_cost(unsigned cpu)
+{
+	uint64_t t0 = rdtsc();
+
+	for (unsigned i = 0; i < BENCH_SPAWNS; i++)
+		context_join(context_spawn(return_arg, NULL, "bench", cpu),
+			     NULL);
+	return (rdtsc() - t0) / BENCH_SPAWNS;
+}
+
+/*
+ * The yield round trip (two switches) on CPU 0 in each FPU mode this
+ * CPU has, the batches of the modes interleaved so that they share the
+ * host's load; the median batch of each. Changing fpu_mode is safe
+ * here: no context that uses the FPU is alive, and the driver, the
+ * only one switched in both modes, never does (the kernel's C does not
+ * touch the FPU registers; FXSAVE's image is the start of XSAVE's).
+ */
+static long bench_driver(void *unused)
+{
+	static const char *const names[] = { "none", "FXSAVE", "XSAVE" };
+	uint32_t chosen = fpu_mode, modes = chosen == FPU_XSAVE ? 3 : 2;
+	uint64_t ticks[3][BENCH_BATCHES], m[3], here, there;
+	char fpu[64];
+
+	(void)unused;
+	for (unsigned b = 0; b < BENCH_BATCHES; b++)
+		for (uint32_t mode = 0; mode < modes; mode++) {
+			fpu_mode = mode;
+			ticks[mode][b] = ping_pong_run(0, BENCH_ROUNDS);
+		}
+	fpu_mode = chosen;
+	kprintf("BENCH FPU state by %s\n", fpu_describe(fpu, sizeof fpu));
+	for (uint32_t mode = 0; mode < modes; mode++) {
+		m[mode] = median(ticks[mode], BENCH_BATCHES);
+		kprintf("BENCH yield round trip, %s: %lu TSC ticks (%lu.%02lu "
+			"x none)\n", names[mode], (unsigned long)m[mode],
+			(unsigned long)(m[mode] / m[0]),
+			(unsigned long)(m[mode] * 100 / m[0] % 100));
+	}
+	here = spawn_cost(0);
+	kprintf("BENCH spawn+exit+join, same CPU: %lu TSC ticks (%lu.%02lu "
+		"x yield)\n", (unsigned long)here,
+		(unsigned long)(here / m[chosen]),
+		(unsigned long)(here * 100 / m[chosen] % 100));
+	if (cpu_count() > 1) {
+		there = spawn_cost(last_cpu());
+		kprintf("BENCH spawn+exit+join, CPU %u: %lu TSC ticks\n",
+			last_cpu(), (unsigned long)there);
+	}
+	return 0;
+}
+
+SCENARIO(bench_contexts, "switch and spawn costs, in TSC ticks")
+{
+	context_run_here(bench_driver, NULL, "bench", NULL);
+	ktest_report("bench_contexts", NULL);
+}
+
 static unsigned depth;
 
-static unsigned recurse(unsigned n)
+static __attribute__((noinline)) unsigned recurse(unsigned n)
 {
 	volatile char pad[496];
 
