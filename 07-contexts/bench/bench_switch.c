@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "format.c"
+#include "../kernel/format.c"
 #include "../kernel/fpu.c"
 #include "../kernel/context_table.c"
 #include "../kernel/context.c"

@@ -8,7 +8,7 @@
 #ifndef HOST_SPINLOCK_H
 #define HOST_SPINLOCK_H
 
-#include "spinlock.h"
+#include "../../kernel/spinlock.h"
 
 static __thread int host_cpu_index;         /* this thread's "CPU" */
 static __thread unsigned host_lock_depth;   /* spinlocks it holds */
