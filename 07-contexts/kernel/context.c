@@ -313,11 +313,14 @@ static void copy_name(char *dst, const char *src)
 	dst[i] = '\0';
 }
 
-/* A zeroed context with a clean FPU area, or NULL. */
-static struct context *context_alloc(const char *name)
+/* A zeroed context with a clean FPU area, or NULL. A CPU's first
+ * context lasts as long as the machine, so it does not come from the
+ * heap (ctx_alloc_lasting()). */
+static struct context *context_alloc(const char *name, bool lasting)
 {
 	size_t bytes = CTX_FPU + fpu_size;
-	struct context *c = kmalloc_aligned(bytes, FPU_AREA_ALIGN);
+	struct context *c = lasting ? ctx_alloc_lasting(bytes) :
+		kmalloc_aligned(bytes, FPU_AREA_ALIGN);
 
 	if (!c)
 		return NULL;
@@ -327,12 +330,19 @@ static struct context *context_alloc(const char *name)
 	return c;
 }
 
+/* The table's chunks are never freed (their generations must persist),
+ * except one that lost a race to another CPU's. */
+static void chunk_free(void *chunk)
+{
+	ctx_free_lasting(chunk, CTX_CHUNK_SLOTS * sizeof(struct ctx_slot));
+}
+
 static void table_init_once(void)
 {
 	static bool done;            /* boot CPU, before any other CPU */
 
 	if (!done) {
-		ctx_table_init(&all_contexts, kmalloc, kfree);
+		ctx_table_init(&all_contexts, ctx_alloc_lasting, chunk_free);
 		done = true;
 	}
 }
@@ -347,12 +357,14 @@ struct ctx_cpu *context_init(unsigned index, struct tss *tss,
 	if (index >= CTX_MAX_CPUS || ctx_cpus[index])
 		return NULL;
 	table_init_once();
-	cpu = kmalloc_aligned(sizeof *cpu, 64);
-	c = context_alloc(name);
+	cpu = ctx_alloc_lasting(sizeof *cpu);
+	c = context_alloc(name, true);
 	id = cpu && c ? ctx_table_reserve(&all_contexts) : CTX_E_NOMEM;
 	if (id <= 0) {
-		kfree(cpu);
-		kfree(c);
+		if (cpu)
+			ctx_free_lasting(cpu, sizeof *cpu);
+		if (c)
+			ctx_free_lasting(c, CTX_FPU + fpu_size);
 		return NULL;
 	}
 	*cpu = (struct ctx_cpu){ .current = c, .idle = c, .tss = tss,
@@ -468,7 +480,7 @@ ctx_id_t context_spawn(context_fn fn, void *arg, const char *name,
 
 	if (!home)
 		return CTX_E_CPU;
-	c = context_alloc(name);                                /* 2. */
+	c = context_alloc(name, false);                         /* 2. */
 	if (!c)
 		return CTX_E_NOMEM;
 	if (kstack_alloc(CTX_STACK_PAGES, NULL, &c->kstack) != 0) { /* 3. */

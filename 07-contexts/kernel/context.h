@@ -210,6 +210,15 @@ void ctx_kick(struct ctx_cpu *cpu);
  * arrives, and return with interrupts off again. */
 void ctx_idle_wait(void);
 
+/* Memory that lives as long as the machine: a CPU's struct ctx_cpu
+ * and first context, and the table's chunks. Zeroed, 64-byte aligned;
+ * NULL if there is none. In the kernel it comes from the frame
+ * allocator, not the heap, so that the heap holds only what comes and
+ * goes (its self-tests check that it empties). ctx_free_lasting()
+ * gives back what a failed set-up took (bytes: what it asked for). */
+void *ctx_alloc_lasting(size_t bytes);
+void ctx_free_lasting(void *p, size_t bytes);
+
 /* The address space (CR3) new contexts run in: the kernel's. */
 uint64_t ctx_kernel_cr3(void);
 

@@ -5,14 +5,17 @@
  */
 #include <stdarg.h>
 
+#include "boot_alloc.h"
 #include "context.h"
 #include "fpu.h"
+#include "heap.h"
 #include "gdt.h"
 #include "intr.h"
 #include "kprintf.h"
 #include "lapic.h"
 #include "panic.h"
 #include "percpu.h"
+#include "string.h"
 #include "trap.h"
 #include "vm.h"
 #include "x86.h"
@@ -62,6 +65,70 @@ void ctx_idle_wait(void)
 	cli();
 }
 
+/*
+ * Lasting memory. Until the other CPUs start, the boot CPU takes it
+ * from boot_alloc() (boot_alloc.c): its own first context, the table's
+ * first chunk (256 ids), and, in context_setup_cpu(), one block for
+ * each other CPU's struct ctx_cpu and first context, which that CPU
+ * cuts up when it runs context_setup_cpu() itself. So the per-CPU part
+ * is the boot's memory, as each CPU's struct cpu is, and the heap holds
+ * only what comes and goes: its self-tests check that it empties. A
+ * table chunk needed later (more than 255 contexts alive) comes from
+ * the heap, and stays there.
+ */
+static bool aps_reserved;               /* the other CPUs' blocks exist */
+static struct {
+	uint8_t *next;
+	size_t left;
+} block[CPU_MAX];                       /* each CPU's, used by it only */
+
+#define ROUND64(n) (((n) + 63) & ~(size_t)63)
+
+static size_t block_bytes(void)
+{
+	return ROUND64(sizeof(struct ctx_cpu)) + ROUND64(CTX_FPU + fpu_size);
+}
+
+void *ctx_alloc_lasting(size_t bytes)
+{
+	unsigned me = this_cpu()->index;
+	void *p;
+
+	bytes = ROUND64(bytes);
+	if (!aps_reserved)                  /* the boot CPU, alone */
+		return boot_alloc(bytes, 64);
+	if (block[me].left >= bytes) {
+		p = block[me].next;
+		block[me].next += bytes;
+		block[me].left -= bytes;
+		return p;
+	}
+	p = kmalloc_aligned(bytes, 64);
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+/* Only heap memory goes back: the boot's is never freed (and a failed
+ * set-up of a CPU's first context stops the boot). */
+void ctx_free_lasting(void *p, size_t bytes)
+{
+	uint64_t va = (uint64_t)p;
+
+	(void)bytes;
+	if (va >= HEAP_BASE && va < HEAP_BASE + HEAP_WINDOW)
+		kfree(p);
+}
+
+static void reserve_for_aps(void)
+{
+	for (unsigned i = 1; i < cpu_count(); i++) {
+		block[i].next = boot_alloc(block_bytes(), 64);
+		block[i].left = block_bytes();
+	}
+	aps_reserved = true;
+}
+
 uint64_t ctx_kernel_cr3(void)
 {
 	return kernel_pml4;
@@ -90,7 +157,9 @@ void context_setup_cpu(void)
 				name);
 	if (!cpu->ctx)
 		panic("no memory for CPU %u's first context", cpu->index);
-	if (cpu->index == 0)
+	if (cpu->index == 0) {
+		reserve_for_aps();
 		kprintf("contexts: FPU state by %s\n",
 			fpu_describe(fpu, sizeof fpu));
+	}
 }

@@ -656,6 +656,37 @@ static const char *spawn_out_of_memory(void)
 	return NULL;
 }
 
+/* ---- The self-test every boot test runs (scenario boot) ---- */
+
+static long on_every_cpu(void *unused)
+{
+	static ctx_id_t ids[CPU_MAX];
+	unsigned ran_home = 0, n = 0;
+	long r;
+
+	(void)unused;
+	for (unsigned i = 0; i < cpu_count(); i++)
+		if (cpu_get(i)->state == CPU_ONLINE)
+			ids[n++] = context_spawn(where_am_i, NULL, "where", i);
+	for (unsigned i = 0; i < n; i++)
+		if (ids[i] > 0 && context_join(ids[i], &r) == 0 &&
+		    r == (long)i)
+			ran_home++;
+	kprintf("contexts: a context on each of %u CPUs ran there and was "
+		"joined\n", ran_home);
+	return ran_home == n;
+}
+
+SELFTEST(contexts_run_on_every_cpu)
+{
+	long ok = 0;
+	int e = context_run_here(on_every_cpu, NULL, "ktest", &ok);
+
+	if (e)
+		return ktest_why("%s", context_strerror(e));
+	return ok ? NULL : ktest_why("a context ran elsewhere, or failed");
+}
+
 /* ---- The scenarios ---- */
 
 static const struct selftest checks[] = {

@@ -129,6 +129,22 @@ void kfree(void *p)
 	free(p);
 }
 
+/* Lasting memory is the same counted memory on the host. */
+void *ctx_alloc_lasting(size_t bytes)
+{
+	void *p = kmalloc_aligned(bytes, 64);
+
+	if (p)
+		memset(p, 0, bytes);
+	return p;
+}
+
+void ctx_free_lasting(void *p, size_t bytes)
+{
+	(void)bytes;
+	kfree(p);
+}
+
 /* The benchmark can keep freed stacks for reuse, one CPU only: then
  * it measures context.c, not mmap and munmap (which cost this host
  * more than a hundred microseconds a pair). */
