@@ -564,9 +564,10 @@ static const char *spawn_exit_join_cycles(void)
 	kprintf("contexts: %u spawn/exit/join cycles on %u CPU%s, 10 "
 		"batches of 16\n", cycles, cpus, cpus == 1 ? "" : "s");
 	kprintf("contexts: baseline kept: %lu frames, heap %lu B in %lu "
-		"objects,\n", (unsigned long)after.frames,
+		"object%s,\n", (unsigned long)after.frames,
 		(unsigned long)after.heap_bytes,
-		(unsigned long)after.heap_objects);
+		(unsigned long)after.heap_objects,
+		after.heap_objects == 1 ? "" : "s");
 	kprintf("contexts: %u stack slots, %u contexts\n", after.slots,
 		after.live);
 	return NULL;
