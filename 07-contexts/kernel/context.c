@@ -376,7 +376,6 @@ struct ctx_cpu *context_init(unsigned index, struct tss *tss,
 	c->kstack = *stack;
 	c->kstack_top = stack->top;
 	c->cr3 = ctx_kernel_cr3();
-	fpu_load(c->fpu);                 /* start from the clean state */
 	ctx_table_publish(&all_contexts, id, c);
 	__atomic_store_n(&ctx_cpus[index], cpu, __ATOMIC_RELEASE);
 	return cpu;
@@ -634,6 +633,12 @@ int context_run_here(context_fn fn, void *arg, const char *name,
 		*result = t->result;
 	reap(t);
 	return 0;
+}
+
+void context_cpu_gone(unsigned cpu)
+{
+	if (cpu < CTX_MAX_CPUS)
+		__atomic_store_n(&ctx_cpus[cpu], NULL, __ATOMIC_RELEASE);
 }
 
 int context_state(ctx_id_t id)

@@ -106,12 +106,14 @@ struct ctx_cpu {
 } __attribute__((aligned(64)));
 
 /*
- * Start contexts on this CPU: the code running now becomes the CPU's
- * first context, named name, on stack (the CPU's own kernel stack,
- * recorded for reports). It is the CPU's idle context: it must
- * end up in context_idle(). tss: this CPU's TSS. Returns the CPU's
- * struct, which the environment must return from ctx_cpu_this() from
- * now on; NULL when there is no memory. Once per CPU, interrupts off.
+ * Start contexts on CPU cpu: the code running there (or, for a CPU not
+ * started yet, the code it will run first) becomes its first context,
+ * named name, on stack (the CPU's own kernel stack, recorded for
+ * reports). It is the CPU's idle context: it must end up in
+ * context_idle(). tss: that CPU's TSS. Returns the CPU's struct, which
+ * the environment must return from ctx_cpu_this() on that CPU from now
+ * on; NULL when there is no memory. Once per CPU, interrupts off. The
+ * CPU's FPU registers must hold the clean state (fpu_cpu_init()).
  */
 struct ctx_cpu *context_init(unsigned cpu, struct tss *tss,
 			     const struct kstack *stack, const char *name);
@@ -236,9 +238,17 @@ _Noreturn void ctx_panic(const char *fmt, ...)
  * it ends the idle CPU's HLT. It takes no lock, so it sits in class 15,
  * the class lapic_wait_kick() lets through. */
 
-/* Every CPU, for itself, once its struct cpu is online (interrupts
- * off): its first context (context_init), reached from then on through
- * this_cpu()->ctx. The boot CPU also prints how FPU state is saved. */
-void context_setup_cpu(void);
+/* The boot CPU, before the other CPUs run (interrupts off): cpu's first
+ * context (context_init), reached from then on through cpu->ctx; for
+ * the boot CPU itself (which also prints how FPU state is saved), then
+ * for each other CPU, once its stacks and tables exist. Then
+ * context_setup_done(): the other CPUs may run. */
+struct cpu;
+void context_setup_cpu(struct cpu *cpu);
+void context_setup_done(void);
+
+/* A CPU that never came online: nothing may be spawned on it (spawn
+ * returns CTX_E_CPU). Before any context is spawned. */
+void context_cpu_gone(unsigned cpu);
 
 #endif /* CONTEXT_H */

@@ -66,43 +66,24 @@ void ctx_idle_wait(void)
 }
 
 /*
- * Lasting memory. Until the other CPUs start, the boot CPU takes it
- * from boot_alloc() (boot_alloc.c): its own first context, the table's
- * first chunk (256 ids), and, in context_setup_cpu(), one block for
- * each other CPU's struct ctx_cpu and first context, which that CPU
- * cuts up when it runs context_setup_cpu() itself. So the per-CPU part
- * is the boot's memory, as each CPU's struct cpu is, and the heap holds
- * only what comes and goes: its self-tests check that it empties. A
- * table chunk needed later (more than 255 contexts alive) comes from
- * the heap, and stays there.
+ * Lasting memory. The boot CPU makes every CPU's first context before
+ * any other CPU runs (context_setup_cpu(), from kmain and from
+ * smp_start()'s step 1), so until context_setup_done() it is alone and
+ * takes the memory from boot_alloc(): each CPU's struct ctx_cpu and
+ * first context, and the table's first chunk (256 ids), are the boot's
+ * memory, as each struct cpu is, and the heap holds only what comes
+ * and goes (its self-tests check that it empties). A chunk needed
+ * later (more than 255 contexts alive) comes from the heap, and stays.
  */
-static bool aps_reserved;               /* the other CPUs' blocks exist */
-static struct {
-	uint8_t *next;
-	size_t left;
-} block[CPU_MAX];                       /* each CPU's, used by it only */
-
-#define ROUND64(n) (((n) + 63) & ~(size_t)63)
-
-static size_t block_bytes(void)
-{
-	return ROUND64(sizeof(struct ctx_cpu)) + ROUND64(CTX_FPU + fpu_size);
-}
+static bool setup_done;                 /* other CPUs may run now */
 
 void *ctx_alloc_lasting(size_t bytes)
 {
-	unsigned me = this_cpu()->index;
 	void *p;
 
-	bytes = ROUND64(bytes);
-	if (!aps_reserved)                  /* the boot CPU, alone */
+	bytes = (bytes + 63) & ~(size_t)63;
+	if (!setup_done)                    /* the boot CPU, alone */
 		return boot_alloc(bytes, 64);
-	if (block[me].left >= bytes) {
-		p = block[me].next;
-		block[me].next += bytes;
-		block[me].left -= bytes;
-		return p;
-	}
 	p = kmalloc_aligned(bytes, 64);
 	if (p)
 		memset(p, 0, bytes);
@@ -110,7 +91,7 @@ void *ctx_alloc_lasting(size_t bytes)
 }
 
 /* Only heap memory goes back: the boot's is never freed (and a failed
- * set-up of a CPU's first context stops the boot). */
+ * set-up of a first context stops the boot). */
 void ctx_free_lasting(void *p, size_t bytes)
 {
 	uint64_t va = (uint64_t)p;
@@ -118,15 +99,6 @@ void ctx_free_lasting(void *p, size_t bytes)
 	(void)bytes;
 	if (va >= HEAP_BASE && va < HEAP_BASE + HEAP_WINDOW)
 		kfree(p);
-}
-
-static void reserve_for_aps(void)
-{
-	for (unsigned i = 1; i < cpu_count(); i++) {
-		block[i].next = boot_alloc(block_bytes(), 64);
-		block[i].left = block_bytes();
-	}
-	aps_reserved = true;
 }
 
 uint64_t ctx_kernel_cr3(void)
@@ -145,9 +117,15 @@ _Noreturn void ctx_panic(const char *fmt, ...)
 	panic("%s", msg);
 }
 
-void context_setup_cpu(void)
+/*
+ * The boot CPU, for itself and then for each other CPU before it
+ * starts (smp.c, step 1), so that a CPU that has just woken needs no
+ * lock and no memory: cpu's first context, named idle/N, on cpu's own
+ * kernel stack, which that CPU runs as soon as it enters its idle
+ * loop.
+ */
+void context_setup_cpu(struct cpu *cpu)
 {
-	struct cpu *cpu = this_cpu();
 	char name[CTX_NAME_LEN], fpu[64];
 
 	if (cpu->index == 0)
@@ -157,9 +135,12 @@ void context_setup_cpu(void)
 				name);
 	if (!cpu->ctx)
 		panic("no memory for CPU %u's first context", cpu->index);
-	if (cpu->index == 0) {
-		reserve_for_aps();
+	if (cpu->index == 0)
 		kprintf("contexts: FPU state by %s\n",
 			fpu_describe(fpu, sizeof fpu));
-	}
+}
+
+void context_setup_done(void)
+{
+	setup_done = true;
 }

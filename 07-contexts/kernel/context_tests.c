@@ -59,6 +59,8 @@
  * - `spawn_out_of_memory`: with every frame taken, with a few left (the
  *   stack is half made, then undone), and with the heap full too,
  *   spawn fails with CTX_E_NOMEM and leaves everything as it was.
+ * - `thousand_contexts_at_once`: 1,000 contexts alive together (100 on
+ *   machines of more than four CPUs), all joined.
  */
 
 /* The helpers of fpu_probe.asm: what they load and store. */
@@ -657,6 +659,60 @@ static const char *spawn_out_of_memory(void)
 	return NULL;
 }
 
+/* ---- thousand_contexts_at_once ---- */
+
+#define MANY 1000
+
+static volatile int many_go;
+
+static long wait_for_go(void *arg)
+{
+	while (!many_go)
+		context_yield();
+	return (long)(uintptr_t)arg;
+}
+
+/* Last, since the table keeps the chunks it grows (from the heap). */
+static const char *thousand_contexts_at_once(void)
+{
+	static ctx_id_t ids[MANY];
+	unsigned n = cpu_count() <= 4 ? MANY : MANY / 10;
+	unsigned cpus = cpu_count() < 4 ? cpu_count() : 4;
+	struct context_stats before, during;
+	uint64_t t0, ticks;
+	long r;
+
+	many_go = 0;
+	context_get_stats(&before);
+	t0 = rdtsc();
+	for (unsigned i = 0; i < n; i++) {
+		ids[i] = context_spawn(wait_for_go, (void *)(uintptr_t)i,
+				       "many", i % cpus);
+		if (ids[i] <= 0) {
+			many_go = 1;
+			for (unsigned j = 0; j < i; j++)
+				context_join(ids[j], NULL);
+			return ktest_why("spawn %u of %u: %s", i, n,
+					 context_strerror((int)ids[i]));
+		}
+	}
+	ticks = (rdtsc() - t0) / n;
+	context_get_stats(&during);
+	many_go = 1;
+	for (unsigned i = 0; i < n; i++)
+		if (context_join(ids[i], &r) != 0 || r != (long)i)
+			return ktest_why("join %u: result %ld", i, r);
+	if (during.live != before.live + n)
+		return ktest_why("%u contexts live, not %u", during.live,
+				 before.live + n);
+	kprintf("contexts: %u alive at once on %u CPU%s, %u KiB of stacks\n",
+		n, cpus, cpus == 1 ? "" : "s",
+		n * CTX_STACK_PAGES * 4);
+	kprintf("contexts: %lu TSC ticks per spawn, table %u chunks\n",
+		(unsigned long)ticks, during.chunks);
+	return NULL;
+}
+
 /* ---- The self-test every boot test runs (scenario boot) ---- */
 
 static long on_every_cpu(void *unused)
@@ -700,6 +756,7 @@ static const struct selftest checks[] = {
 	{ "fpu_fresh_context_is_clean", fpu_fresh_context_is_clean },
 	{ "spawn_exit_join_cycles", spawn_exit_join_cycles },
 	{ "spawn_out_of_memory", spawn_out_of_memory },
+	{ "thousand_contexts_at_once", thousand_contexts_at_once },
 };
 
 static long run_checks(void *unused)

@@ -186,7 +186,7 @@ static _Noreturn void kmain_continue(void)
 	acpi_setup();                         /* ACPI tables, the MADT */
 	percpu_setup();                       /* a struct cpu for each CPU */
 	clock_setup();                        /* TSC, LAPIC timer measured */
-	context_setup_cpu();                  /* this code: context idle/0 */
+	context_setup_cpu(this_cpu());        /* this code: context idle/0 */
 	smp_start();                          /* every other CPU online */
 	vm_print_layout();
 	kprintf("Frames: %lu free, %lu used\n",

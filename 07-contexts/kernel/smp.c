@@ -43,9 +43,10 @@
  *
  * 1. prepares each AP: a kernel stack with a guard page, four
  *    interrupt stacks with theirs, its GDT and TSS (gdt.c,
- *    `cpu_tables_build`), all made here, because making them takes
- *    locks and frames, and a CPU that has just woken should need
- *    neither;
+ *    `cpu_tables_build`), and from chapter 07 on its first context,
+ *    its idle context (context_setup_cpu()), all made here, because
+ *    making them takes locks and memory, and a CPU that has just woken
+ *    should need neither;
  * 2. copies the trampoline (trampoline.asm) to its page at 0x70000,
  *    writes the trampoline's parameters (the kernel's PML4, the
  *    address of `ap_entry`), and maps the page at its own address in
@@ -73,9 +74,7 @@
  *    code is reported like any other);
  * 4. switches on its CPU features, the same function as the boot CPU
  *    (cpu.c: PAT, NX, global pages, write protection, machine checks),
- *    and enables its local APIC (lapic.c); from chapter 07 on, makes
- *    its first context, its idle context (context_setup_cpu(), the
- *    first time it starts), so that contexts can be spawned on it;
+ *    and enables its local APIC (lapic.c);
  * 5. *reports in*: writes the token the boot CPU gave this start into
  *    `reported`. Only now does the boot CPU count it;
  * 6. waits, halted with interrupts on, for the boot CPU's go-ahead;
@@ -229,13 +228,16 @@ static void aps_prepare(void)
 	sent_ns = boot_alloc(n * sizeof *sent_ns, 8);
 	tries = boot_alloc(n, 1);
 	for (prepared = 1; prepared < n; prepared++) {
-		if (ap_prepare(cpu_get(prepared)) != 0) {
+		if (ap_prepare(cpu_get(prepared)) == 0) {
+			context_setup_cpu(cpu_get(prepared));
+		} else {
 			kprintf("smp: no memory for CPU %u's stacks; it and "
 				"the %u after it stay offline\n", prepared,
 				n - 1 - prepared);
 			break;
 		}
 	}
+	context_setup_done();
 	if (prepared < 2)
 		return;
 	kib = (frame_used_count() - before) * 4 +
@@ -357,6 +359,7 @@ static bool ap_check(struct cpu *c, bool delays)
 	}
 	lapic_send_init(c->apic_id);          /* parked, for good */
 	c->state = CPU_FAILED;
+	context_cpu_gone(c->index);
 	kprintf("smp: CPU %u (APIC id %u) is not responding; left out\n",
 		c->index, c->apic_id);
 	return false;
@@ -483,6 +486,7 @@ void smp_start(void)
 		trampoline_remove();                           /* 5. */
 		aps_release();
 	}
+	context_setup_done();              /* (one CPU: no step 1) */
 	print_summary(ns, SMP_PARALLEL);
 }
 
@@ -561,8 +565,6 @@ _Noreturn void ap_main(struct cpu *c)
 	if (lapic_id() != c->apic_id)
 		panic("smp: CPU %u runs on the local APIC with id %u, not "
 		      "%u", c->index, lapic_id(), c->apic_id);
-	if (!c->ctx)                  /* not on a restart (smp_restart) */
-		context_setup_cpu();
 	c->online_tsc = rdtsc();
 	__atomic_store_n(&c->reported, token, __ATOMIC_RELEASE); /* 5. */
 	ap_idle(c);                                              /* 6, 7 */
