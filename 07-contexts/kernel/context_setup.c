@@ -20,6 +20,37 @@
 #include "vm.h"
 #include "x86.h"
 
+/**
+ * ## The kernel's side of contexts
+ *
+ * context.c is pure logic: what it needs from the machine it asks for
+ * through a few hooks (end of context.h), and this file answers them
+ * for the kernel (the host test answers them with threads).
+ *
+ * - This CPU's contexts are `this_cpu()->ctx`: one load through GS.
+ * - Interrupts off and on are CLI and STI, with the old state kept by
+ *   the caller, in its own local variable: so the state never has to
+ *   cross a switch, and each context gets back the state it had.
+ * - Waking a CPU is a fixed IPI on vector 0xF8 (`VEC_CTX_WAKE`,
+ *   lapic.h). Its handler only acknowledges it: arriving is all it has
+ *   to do, since that ends the sleeping CPU's HLT. It takes no lock,
+ *   so it sits in class 15, the vectors 0xF0-0xFF, the one class a CPU
+ *   that waits for a lock or a shootdown still lets in (lapic.c,
+ *   "Halting until woken"); chapter 06 left 0xF8 free there. Its own
+ *   vector, rather than chapter 06's wake-up 0xFB, lets a test count
+ *   the wake-ups that spawning sent (`spawn_wakes_sleeping_cpu`).
+ * - Sleeping is `sti; hlt` as one step (intr.h): a kick that arrives
+ *   after the idle loop last looked at its inbox is pending at the STI
+ *   and ends the HLT at once, so it is never lost.
+ *
+ * Each CPU's first context is made by the boot CPU, for itself and
+ * then, in smp_start()'s first step, for each other CPU before it
+ * starts: a CPU that has just woken should need no lock and no memory
+ * (smp.c). With 63 CPUs queued on the table's lock, one after another,
+ * under a loaded host, some missed the 1 s start-up limit of smp.c and
+ * were started a second time while holding it.
+ */
+
 /* switch.asm writes TSS.RSP0 at this offset. */
 _Static_assert(__builtin_offsetof(struct tss, rsp) == TSS_RSP0, "RSP0");
 
