@@ -137,10 +137,11 @@ static int load_state(const struct context *c)
 struct sched_entity *sched_env_switch(struct sched_entity *prev,
 				      struct sched_entity *next)
 {
-	struct context *from = switch_to(ctx_of(prev), ctx_of(next),
-					 ctx_cpu_this()->tss);
+	struct context *from;
 
-	ctx_of(next)->switches++;
+	ctx_of(next)->switches++;      /* before: once switch_to() returns,
+					  next may long since be gone */
+	from = switch_to(ctx_of(prev), ctx_of(next), ctx_cpu_this()->tss);
 	return &from->se;
 }
 

@@ -21,6 +21,7 @@
 #include "panic.h"
 #include "percpu.h"
 #include "pic.h"
+#include "scheduler.h"
 #include "smp.h"
 #include "string.h"
 #include "vm.h"
@@ -195,7 +196,7 @@ static _Noreturn void kmain_continue(void)
 
 	scenario = ktest_scenario_name();     /* set by the test runner */
 	if (!scenario || strcmp(scenario, "boot") != 0)
-		sched_tick_start();           /* CPU 0's tick (APs: ap_main) */
+		sched_tick_start_all();       /* every CPU's scheduler tick */
 	if (scenario)
 		ktest_run_scenario(scenario);
 	context_run_here(greet_every_cpu, NULL, "greeter", NULL);

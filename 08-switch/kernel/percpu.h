@@ -67,6 +67,8 @@ struct cpu {
 	                              context_setup_cpu() on (07) */
 	struct runqueue *rq;       /* its run queue (08) */
 	bool tick_on;              /* its scheduler tick runs (08) */
+	uint64_t tick_tsc;         /* TSC ticks spent in the tick's
+	                              handler, in all (08) */
 	uint64_t watch_ticks;      /* the watchdog: the next CPU's tick */
 	uint64_t watch_since;      /* count, and since when (clock_ns) */
 	unsigned line_len;         /* bytes in line[] (console.c) */

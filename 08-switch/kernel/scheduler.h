@@ -349,9 +349,12 @@ void sched_env_preempt_add(int delta);
 struct cpu;
 void sched_setup_cpu(struct cpu *c, struct sched_entity *first);
 
-/* Each CPU, for itself, as it enters its idle loop: its local APIC
- * timer, periodic at SCHED_HZ. */
+/* This CPU's local APIC timer, periodic at SCHED_HZ (interrupts
+ * off); and every online CPU's, from CPU 0 once the others run
+ * (kmain; the boot scenario's self-test, after chapter 06's timer
+ * self-tests, which borrow the timer). Starting it twice is harmless. */
 void sched_tick_start(void);
+void sched_tick_start_all(void);
 
 /* A kernel thread's body: the status line, each second, on the
  * console (three CPUs a line), for seconds seconds (0: for ever). */

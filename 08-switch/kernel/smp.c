@@ -17,7 +17,6 @@
 #include "acpi_setup.h"
 #include "paging.h"
 #include "panic.h"
-#include "scheduler.h"
 #include "string.h"
 #include "tlb.h"
 #include "trap.h"
@@ -567,7 +566,6 @@ _Noreturn void ap_main(struct cpu *c)
 		panic("smp: CPU %u runs on the local APIC with id %u, not "
 		      "%u", c->index, lapic_id(), c->apic_id);
 	c->online_tsc = rdtsc();
-	sched_tick_start();                    /* its scheduler tick (08) */
 	__atomic_store_n(&c->reported, token, __ATOMIC_RELEASE); /* 5. */
 	ap_idle(c);                                              /* 6, 7 */
 }
