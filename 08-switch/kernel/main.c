@@ -109,6 +109,7 @@ static void boot_record_load(uint64_t phys)
 struct kstack boot_cpu_stack;
 
 static _Noreturn void kmain_continue(void);
+void sched_demo(void);                    /* demo.c */
 
 /* A normal boot's last step, in a context on CPU 0 (kmain's own, the
  * idle context, may not wait in a join): one context on each CPU, up
@@ -200,6 +201,7 @@ static _Noreturn void kmain_continue(void)
 	if (scenario)
 		ktest_run_scenario(scenario);
 	context_run_here(greet_every_cpu, NULL, "greeter", NULL);
+	sched_demo();                         /* chapter 08: demo.c */
 	kprintf("Boot complete; halting. (In a terminal, Ctrl-A X quits "
 		"QEMU.)\n");
 	context_idle();                       /* halted until there is work */

@@ -39,6 +39,8 @@ static volatile uint16_t *const vga_mem =
 	(volatile uint16_t *)(KERNEL_WINDOW + VGA_PHYS);
 #endif
 static int row, col;        /* invariant: row < VGA_ROWS, col < VGA_COLS */
+static int top;             /* rows above this are not the console's (08):
+			       invariant top <= row */
 
 static void cursor_update(void)
 {
@@ -50,10 +52,10 @@ static void cursor_update(void)
 	outb(CRTC_DATA, (uint8_t)pos);
 }
 
-/* Move every row up by one and blank the last. */
+/* Move every row of the console up by one and blank the last. */
 static void scroll(void)
 {
-	for (int i = 0; i < (VGA_ROWS - 1) * VGA_COLS; i++)
+	for (int i = top * VGA_COLS; i < (VGA_ROWS - 1) * VGA_COLS; i++)
 		vga_mem[i] = vga_mem[i + VGA_COLS];
 	for (int i = 0; i < VGA_COLS; i++)
 		vga_mem[(VGA_ROWS - 1) * VGA_COLS + i] = VGA_GREY << 8 | ' ';
@@ -86,4 +88,32 @@ void vga_putc(char c)
 	if (row >= VGA_ROWS)       /* >=, not ==: never below the screen */
 		scroll();
 	cursor_update();
+}
+
+/*
+ * Chapter 08's demonstration draws a picture on the top rows while the
+ * console goes on below: vga_reserve_top(n) clears rows 0 .. n - 1 and
+ * gives them up (the console scrolls only the rest; n < VGA_ROWS - 1),
+ * and vga_cell() writes one character cell there, with its colour
+ * attribute (background in bits 4-6, foreground in bits 0-3).
+ * The caller serialises both with the console (the console's lock).
+ */
+void vga_reserve_top(int n)
+{
+	if (n < 0 || n > VGA_ROWS - 2)
+		return;
+	for (int i = 0; i < n * VGA_COLS; i++)
+		vga_mem[i] = VGA_GREY << 8 | ' ';
+	top = n;
+	if (row < top) {
+		row = top;
+		col = 0;
+	}
+	cursor_update();
+}
+
+void vga_cell(int r, int c, char ch, uint8_t attr)
+{
+	if (r >= 0 && r < top && c >= 0 && c < VGA_COLS)
+		vga_mem[r * VGA_COLS + c] = (uint16_t)(attr << 8 | (uint8_t)ch);
 }
