@@ -113,13 +113,13 @@ ones (`info threads`, one thread per CPU in QEMU)."""
         print("%8s  %-20s %-9s %3s  %s" % ("id", "name", "state", "CPU",
                                            "saved RIP"))
         for cid, c in found:
-            state = int(c["state"])
+            state = int(c["se"]["state"])
             name = c["name"].string()
             where = ("(on the CPU)" if state == 2
                      else _ctx_where(_ctx_saved_rip(c)))
             print("%8d  %-20s %-9s %3d  %s" % (
                 cid, name, CTX_STATES[state] if 0 <= state < 5 else "bad",
-                int(c["cpu"]), where))
+                int(c["se"]["cpu"]), where))
 
 
 class CtxBt(gdb.Command):
@@ -141,10 +141,10 @@ frame 0 is where switch_to() will return to, then each caller."""
             print("ctxbt: no context %d" % want)
             return
         c = match[0]
-        if int(c["state"]) == 2:
+        if int(c["se"]["state"]) == 2:
             print("ctxbt: context %d is running on CPU %d: its registers "
                   "are the CPU's; use `thread` and `bt`" %
-                  (want, int(c["cpu"])))
+                  (want, int(c["se"]["cpu"])))
             return
         pc, rbp = _ctx_saved_rip(c), int(c["rbp"])
         bottom, top = int(c["kstack"]["bottom"]), int(c["kstack"]["top"])
