@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-#include "format.c"
+#include "../kernel/format.c"
 #include "../kernel/runqueue.c"
 #include "../kernel/sched.c"
 #include "../kernel/balance.c"

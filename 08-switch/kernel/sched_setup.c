@@ -224,9 +224,9 @@ long sched_status_main(void *seconds)
 		unsigned n = sched_ncpus();
 
 		sleep_ms(1000);
-		for (unsigned k = 0; k < n; k += 3) {
+		for (unsigned k = 0; k < n; k += 2) {
 			sched_format_status(line, sizeof line, prev + k, k,
-					    n - k < 3 ? n - k : 3,
+					    n - k < 2 ? n - k : 2,
 					    1000000000ull);
 			kprintf("sched %3lus %s\n", (unsigned long)s, line);
 		}

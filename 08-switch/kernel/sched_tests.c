@@ -133,8 +133,8 @@ static const char *preempt_spinner(void)
 	context_join(a, &preempted);
 	if (preempted < 1)
 		return ktest_why("the spinner was never preempted");
-	kprintf("sched: a spinning context on CPU %u was preempted %ld "
-		"time%s; the other ran after %lu ms\n", cpu, preempted,
+	kprintf("sched: a spinner on CPU %u was preempted %ld time%s; the "
+		"other ran after %lu ms\n", cpu, preempted,
 		preempted == 1 ? "" : "s",
 		(unsigned long)((clock_ns() - t0) / 1000000));
 	return NULL;
@@ -211,8 +211,8 @@ static const char *spread_and_pinned(void)
 		return ktest_why("%u contexts started on CPU 0 ran on %u of "
 				 "%u CPUs", n, cpus, ncpu);
 	kprintf("sched: %u contexts started on CPU 0 ran on all %u CPUs "
-		"(%lu moves); 2 pinned stayed on CPU 0\n", n, ncpu,
-		(unsigned long)moves);
+		"(%lu moves)\n", n, ncpu, (unsigned long)moves);
+	kprintf("sched: the 2 pinned ones stayed on CPU 0\n");
 	kprintf("sched: CPU time of the %u free ones, max/min %lu.%02lu\n",
 		n - 2, (unsigned long)(lo ? hi / lo : 0),
 		(unsigned long)(lo ? hi * 100 / lo % 100 : 0));
@@ -277,8 +277,8 @@ static const char *sleep_accuracy(void)
 	if (late[0] > 20 * SCHED_TICK_NS)
 		return ktest_why("sleep_ms(10) late by %lu us on average",
 				 (unsigned long)(late[0] / 1000));
-	kprintf("sched: sleep_ms(10) x 20: never early, late by %lu us on "
-		"average, %lu us at worst\n", (unsigned long)(late[0] / 1000),
+	kprintf("sched: sleep_ms(10) x 20: never early; late %lu us on "
+		"average, %lu at worst\n", (unsigned long)(late[0] / 1000),
 		(unsigned long)(late[1] / 1000));
 	kprintf("BENCH sleep_ms(1) wake-up latency: mean %lu us, max %lu "
 		"us\n", (unsigned long)(late[2] / 1000),
@@ -334,9 +334,9 @@ static const char *lock_mutex_totals(void)
 				 (unsigned long)by_lock,
 				 (unsigned long)by_mutex, n * LOCK_ADDS,
 				 n * MUTEX_ADDS);
-	kprintf("sched: %u contexts: %u additions under the spinlock and "
-		"%u under the mutex, exact (%lu waits slept) in %lu ms\n", n,
-		n * LOCK_ADDS, n * MUTEX_ADDS,
+	kprintf("sched: %u contexts added %u times under the spinlock, %u "
+		"under the mutex\n", n, n * LOCK_ADDS, n * MUTEX_ADDS);
+	kprintf("sched: both totals exact; %lu mutex waits slept; %lu ms\n",
 		(unsigned long)count_mutex.contended,
 		(unsigned long)((clock_ns() - t0) / 1000000));
 	return NULL;
@@ -490,10 +490,10 @@ static const char *lost_wakeup_hunt(void)
 			raced += st.raced;
 		}
 	kprintf("sched: lost wake-up hunt: %u pairs x %u round trips, none "
-		"lost, in %lu ms (%lu IPIs so far, %lu woken before they "
-		"slept)\n", np, HUNT_ROUNDS,
-		(unsigned long)((clock_ns() - t0) / 1000000),
-		(unsigned long)kicks, (unsigned long)raced);
+		"lost, %lu ms\n", np, HUNT_ROUNDS,
+		(unsigned long)((clock_ns() - t0) / 1000000));
+	kprintf("sched: %lu reschedule IPIs so far, %lu woken before they "
+		"slept\n", (unsigned long)kicks, (unsigned long)raced);
 	return NULL;
 }
 
@@ -565,7 +565,7 @@ static const char *migration_keeps_fpu(void)
 	if (cpu_count() > 1 && fpu_moves == 0)
 		return ktest_why("no context moved");
 	kprintf("sched: %u contexts kept XMM0-15, MXCSR, FCW over %lu moves "
-		"between CPUs and their preemptions\n", FPU_WORKERS,
+		"and preemptions\n", FPU_WORKERS,
 		(unsigned long)fpu_moves);
 	return NULL;
 }
@@ -618,10 +618,11 @@ static const char *tick_overhead(void)
 	lost = loops_off > loops_on ?
 		(loops_off - loops_on) * 100000 / loops_off : 0;
 	kprintf("BENCH tick overhead at %u Hz: handler %lu.%03lu%% of the "
-		"CPU (TSC, %ld ticks); a loop with the tick on ran %lu.%03lu%% "
-		"slower than with interrupts off (3 x 50 ms each)\n", SCHED_HZ,
+		"CPU (TSC, %ld ticks)\n", SCHED_HZ,
 		(unsigned long)(tick_share / 1000),
-		(unsigned long)(tick_share % 1000), ticks,
+		(unsigned long)(tick_share % 1000), ticks);
+	kprintf("BENCH a loop ran %lu.%03lu%% slower with the tick on than "
+		"with interrupts off\n",
 		(unsigned long)(lost / 1000), (unsigned long)(lost % 1000));
 	return NULL;
 }

@@ -296,7 +296,7 @@ bool sched_cpu_stats(unsigned index, struct sched_cpu_stats *out);
 /* A status line for CPUs first .. first + n - 1: "cpu0 412 sw 3% idle
  * q1 | cpu1 ...": for CPU i, switches and idle time since prev[i -
  * first] (updated) over interval_ns, and its queue's length now.
- * Three CPUs fit in 80 columns. */
+ * Two CPUs a line fit in 80 columns. */
 int sched_format_status(char *buf, size_t len,
 			struct sched_cpu_stats *prev, unsigned first,
 			unsigned n, uint64_t interval_ns);
@@ -357,7 +357,7 @@ void sched_tick_start(void);
 void sched_tick_start_all(void);
 
 /* A kernel thread's body: the status line, each second, on the
- * console (three CPUs a line), for seconds seconds (0: for ever). */
+ * console (two CPUs a line), for seconds seconds (0: for ever). */
 long sched_status_main(void *seconds);
 
 #endif /* SCHEDULER_H */

@@ -5,7 +5,8 @@
 ## running, 'held' runnable (it yielded), 'first-joiner' blocked in a
 ## join of 'held', 'never-ran' not yet run, 'zombie' exited and not yet
 ## joined; idle/0 waits outside the run queue, idle/1 runs on CPU 1.
-## what `contexts` lists and what `ctxbt` walks from saved registers.
+## Checks what `contexts` lists and what `ctxbt` walks from saved
+## registers.
 # qemu: --smp 2 --test contexts_gdb
 python
 import re
