@@ -1,12 +1,12 @@
 /*
  * context.c: the kernel's threads. Spawn builds a context whose first
- * switch enters a trampoline; each CPU keeps a ring of its runnable
- * contexts and switches between them when one yields, waits or ends;
- * join waits for a context to end and frees it.
+ * switch enters a trampoline and hands it to the scheduler (sched.c),
+ * which decides when and where it runs; the scheduler's switch hook
+ * comes back here for the registers; join waits for a context to end
+ * and frees it.
  *
- * Pure logic over the hooks at the end of context.h, and over
- * switch_to() (switch.asm): the host test runs this file on pthreads,
- * one per "CPU", with real switches between real stacks.
+ * Pure logic over the hooks at the end of context.h and scheduler.h,
+ * and over switch_to() (switch.asm).
  */
 #include "context.h"
 #include "fpu.h"
@@ -55,38 +55,17 @@
  *   kernel stack. This book's kernel runs no user code, but a kernel
  *   that does must not forget it.
  *
- * A context's *state* says what it is doing (context.h). Each CPU has
- * a `struct ctx_cpu`, found through `this_cpu()`: its *current*
- * context, its *idle* context (the first one, made by context_init()
- * from the code that was running), and its *run ring*, the contexts of
- * this CPU that are ready to run, oldest first. A context belongs to
- * one CPU for its whole life (chapter 08 adds moving between CPUs).
- * Redox 0.3.5 keeps, per CPU, only the *id* of the current context
- * (`CONTEXT_ID`), so finding the current context means a lookup in
- * its global map, under its global lock; here `this_cpu()` leads to
- * the context itself, in two loads.
- *
- * ## Nothing on the switch path takes a lock
- *
- * The ring is touched only by its own CPU, with interrupts off, so it
- * needs no lock at all: a yield pushes the current context to the back
- * of the ring and pops the front one. Another CPU never writes the
- * ring; to give this CPU a context (a new one, or one it woke up) it
- * pushes the context onto the CPU's *inbox*, a list with a single
- * atomic head: the pusher links the context in front with
- * compare-and-swap, and the owner takes the whole list at once with an
- * atomic exchange, reverses it into arrival order, and appends it to
- * its ring. Nothing on this path waits for another CPU. The table of
- * ids (context_table.c) is used only by spawn and join, never to
- * switch. Redox 0.3.5, by contrast, takes a global lock and walks every
- * context on every switch.
- *
- * A CPU that has nothing to run sleeps in its idle context (`sti;
- * hlt`). A CPU that puts a context into a sleeping CPU's inbox sends it
- * an interrupt (an IPI) to wake it; *sleeping* is a flag the sleeper
- * sets before it looks at its inbox a last time, and the pusher reads
- * after pushing, both with full memory barriers, so that one of the
- * two always sees the other: no wake-up is lost.
+ * A context's *state* says what it is doing (scheduler.h, in its
+ * `struct sched_entity se`). Each CPU's first context, made by
+ * context_init() from the code that was running, is its *idle*
+ * context. Which context runs next, on which CPU, is the scheduler's
+ * decision (sched.c): a run queue per CPU, preemption by the tick,
+ * moves between CPUs. Redox 0.3.5 keeps, per CPU, only the *id* of the
+ * current context (`CONTEXT_ID`), so finding the current context means
+ * a lookup in its global map, under its global lock; here `this_cpu()`
+ * leads to the run queue and its current context, in three loads. The
+ * table of ids (context_table.c) is used only by spawn and join, never
+ * to switch.
  */
 static struct ctx_table all_contexts;   /* every context, by id */
 static struct ctx_cpu *ctx_cpus[CTX_MAX_CPUS];  /* written once each */

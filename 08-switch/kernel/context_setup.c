@@ -69,8 +69,8 @@ void ctx_irq_restore(uint64_t saved)
 }
 
 /* `sti; hlt` as one step (intr.h), then interrupts off again: an IPI
- * that arrived after the idle loop last looked at its inbox is pending
- * and ends the HLT at once. */
+ * that arrived after the idle loop last looked at its run queue is
+ * pending and ends the HLT at once. */
 void ctx_idle_wait(void)
 {
 	intr_wait();
