@@ -31,7 +31,8 @@
  * self-test can tell these frames from lost ones.
  */
 #define CHUNK_PAGES 4
-#define MAX_RUNS 32
+#define MAX_RUNS 64          /* 08: 255 CPUs need more than 32 runs,
+				 each with a run queue (scheduler.h) */
 
 static uint8_t *next, *end;
 static struct { uint64_t phys, count; } runs[MAX_RUNS];
