@@ -154,7 +154,7 @@ static const char *preempt_spinner(void)
 /* ---- spread_and_pinned ---- */
 
 struct spread {
-	volatile int go;
+	volatile int go, stop;
 	uint32_t ran_on[MAX_WORKERS][CPU_MAX / 32];   /* bit per CPU */
 	bool left_pin[MAX_WORKERS];
 	uint64_t runtime[MAX_WORKERS];
@@ -172,7 +172,7 @@ static long spread_worker(void *arg)
 		sched_set_affinity(SCHED_ANY_CPU);   /* free from CPU 0 */
 	while (!sp.go)
 		cpu_relax();
-	for (uint64_t end = clock_ns() + 600000000ull; clock_ns() < end;) {
+	while (!sp.stop) {
 		unsigned cpu = sched_cpu();
 
 		__atomic_fetch_or(&sp.ran_on[k][cpu / 32], 1u << cpu % 32,
@@ -203,6 +203,24 @@ static const char *spread_and_pinned(void)
 			return ktest_why("spawn %u failed", k);
 	}
 	sp.go = 1;
+	/* Let them run at least 600 ms, and until they have reached the
+	 * CPUs they must (below), for at most 5 s: on a busy host a
+	 * virtual CPU may get no time for a while. */
+	for (unsigned ms = 0; ms < 5000; ms += 100) {
+		unsigned reached = 0;
+
+		sleep_ms(100);
+		for (unsigned i = 0; i < CPU_MAX; i++) {
+			bool r = false;
+
+			for (unsigned k = 0; k < n; k++)
+				r |= sp.ran_on[k][i / 32] >> i % 32 & 1;
+			reached += r;
+		}
+		if (ms >= 500 && reached >= (ncpu < 8 ? ncpu : 8))
+			break;
+	}
+	sp.stop = 1;
 	for (unsigned k = 0; k < n; k++)
 		context_join(ids[k], NULL);
 	for (unsigned k = 0; k < n; k++) {
