@@ -60,22 +60,20 @@ end
 
 -- For the PDFs: WeasyPrint lays out every element of a listing, and
 -- pandoc's listing markup has three per line (the line, its anchor, its
--- number) plus one per token, punctuation included. Writing each listing
--- here, keeping the line's <span id> (links and change marks need it) but
--- dropping the anchor (the number comes from span::before in print) and
--- the spans of tokens that book.css does not colour, halves the time
--- WeasyPrint takes. The HTML site keeps pandoc's markup unchanged.
-local PLAIN_TOKENS = {"op", "ot", "ex", "re"}
--- The appendix (tests, support code, whole copies of changed files) is
--- reference reading, and its listings are the longest of the book: there
--- only comments keep their colour, and every other token is plain text.
--- A token's span costs WeasyPrint as much as a line's text (each is laid
--- out on its own), so this takes a fifth off the appendices' renders.
--- For the same reason a line's number there is text, not a span of its
--- own: the line's id stays, on an empty span before it (links and the
--- elision lines of the handouts land there), and the number is printed
--- in the code's colour. Together that halves an appendix's render.
-local APPENDIX_TOKENS = {co = true}
+-- number) plus one per token, punctuation included; each element costs
+-- WeasyPrint about as much as a line's text, as each is laid out on its
+-- own. So each listing of a PDF (a handout's and an appendix's alike) is
+-- written here in light markup, and the HTML site keeps pandoc's:
+-- - only comments keep their colour (grey, italic: on paper, prose and
+--   code must stay apart); every other token is plain text;
+-- - a line's number is text, after an empty span that keeps the line's
+--   id (links, the elision lines of the handouts and the change marks
+--   land there), and is printed in the code's colour;
+-- - a marked line (changed, or next to lines removed) is wrapped in a
+--   span of its class, and its number is a span of its own, in bold
+--   (book.css), so the mark still shows on a grey-scale printout.
+-- This takes two fifths off a handout's render, half off an appendix's.
+local KEEP_TOKENS = {co = true}
 
 local function line_set(cb, key)
   local set = {}
@@ -86,39 +84,34 @@ end
 -- One listing's HTML, made lean: per line, pandoc writes
 --   <span id="L-N"><a href="#L-N"></a>TOKENS</span>
 -- and this becomes
---   <span class="ln" id="L-N">   N </span>TOKENS
--- (a changed line is wrapped in <span class="chg">, a line next to removed
--- lines in <span class="cut-before"> or "cut-after").
-local function lean(html, cb, appendix)
+--   <span id="L-N"></span>   N TOKENS
+-- or, for a changed line (class "chg"; a line next to removed lines has
+-- "cut-before" or "cut-after"),
+--   <span class="chg"><span class="ln" id="L-N">   N </span>TOKENS</span>
+local function lean(html, cb)
   local changed = line_set(cb, "changed")
   local before, after = line_set(cb, "cut-before"), line_set(cb, "cut-after")
   html = html:gsub('<a href="#[^"]*"[^>]*></a>', "")
   html = html:gsub('class="sourceCode numberSource ', 'class="sourceCode numberSource lean ', 1)
-  for _, cls in ipairs(PLAIN_TOKENS) do
-    html = html:gsub('<span class="' .. cls .. '">([^<]*)</span>', "%1")
-  end
-  if appendix then
-    html = html:gsub('<span class="(%a%a)">([^<]*)</span>', function(cls, text)
-      if not APPENDIX_TOKENS[cls] then return text end
-    end)
-  end
+  html = html:gsub('<span class="(%a%a)">([^<]*)</span>', function(cls, text)
+    if not KEEP_TOKENS[cls] then return text end
+  end)
   local out = {}
   for line in (html .. "\n"):gmatch("([^\n]*)\n") do
     local pre, id, n, body, post =
       line:match('^(.-)<span id="([^"]+)%-(%d+)">(.*)</span>(.-)$')
     if pre then
       local num = tonumber(n)
-      local l
-      if appendix then
-        l = '<span id="' .. id .. "-" .. n .. '"></span>' ..
-            string.format("%4d", num) .. " " .. body
-      else
-        l = '<span class="ln" id="' .. id .. "-" .. n .. '">' ..
-            string.format("%4d", num) .. " </span>" .. body
-      end
       local class = changed[num] and "chg" or before[num] and "cut-before"
                     or after[num] and "cut-after"
-      if class then l = '<span class="' .. class .. '">' .. l .. "</span>" end
+      local l
+      if class then
+        l = '<span class="' .. class .. '"><span class="ln" id="' .. id .. "-" .. n .. '">' ..
+            string.format("%4d", num) .. " </span>" .. body .. "</span>"
+      else
+        l = '<span id="' .. id .. "-" .. n .. '"></span>' ..
+            string.format("%4d", num) .. " " .. body
+      end
       out[#out + 1] = pre .. l .. post
     else
       out[#out + 1] = line
@@ -127,29 +120,76 @@ local function lean(html, cb, appendix)
   return table.concat(out, "\n")
 end
 
--- All listings are written in one call of the HTML writer (one call per
--- listing costs far more), between markers that give each one back.
-local function lean_listings(doc)
-  local appendix = meta_str(doc.meta, "book-target") == "appendix"
-  local batch = {}
+-- A listing's HTML (a numbered listing, or the chapter's diff) as
+-- pandoc's writer makes it (highlighted, a span and an anchor per line),
+-- by listing_key. Highlighting is most of the cost of a chapter's pandoc
+-- run, and the site's page and the PDFs' parts print most listings
+-- alike: each is written once per run (see Pandoc), the site's copy as
+-- it is, the PDFs' made lean.
+local listing_html = {}
+
+local function is_listing(cb)
+  return cb.identifier ~= "" and cb.classes:includes("numberLines")
+end
+
+-- The changes since the previous chapter, a unified diff (reader.lua):
+-- pandoc writes each of its lines, as any highlighted block's, in a span
+-- with an id and a link to itself. The PDFs keep only the tokens (the
+-- colours of added and removed lines): the long diff of a big chapter
+-- made thousands of links and elements for nothing.
+local function is_diff(cb)
+  return cb.identifier ~= "" and cb.classes:includes("chapter-diff")
+end
+
+local function lean_diff(html)
+  html = html:gsub('<a href="#[^"]*"[^>]*></a>', "")
+  local out = {}
+  for line in (html .. "\n"):gmatch("([^\n]*)\n") do
+    local pre, body, post = line:match('^(.-)<span id="[^"]+%-%d+">(.*)</span>(.-)$')
+    out[#out + 1] = pre and pre .. body .. post or line
+  end
+  return table.concat(out, "\n")
+end
+
+-- everything the writer's HTML of a listing depends on
+local function listing_key(cb)
+  local attrs = {}
+  for k, v in pairs(cb.attributes) do attrs[#attrs + 1] = k .. "=" .. v end
+  table.sort(attrs)
+  return table.concat({cb.identifier, table.concat(cb.classes, " "),
+                       table.concat(attrs, "\0"), cb.text}, "\0")
+end
+
+-- Write the listings of DOC not written yet, all in one call of the HTML
+-- writer (one call per listing costs far more), between markers that
+-- give each one back.
+local function write_listings(doc)
+  local batch, keys, seen = {}, {}, {}
   doc:walk({CodeBlock = function(cb)
-    if cb.classes:includes("numberLines") and cb.identifier ~= "" then
-      batch[#batch + 1] = pandoc.RawBlock("html", "<!--L:" .. cb.identifier .. "-->")
-      batch[#batch + 1] = cb
-      batch[#batch + 1] = pandoc.RawBlock("html", "<!--/L:" .. cb.identifier .. "-->")
-    end
+    if not (is_listing(cb) or is_diff(cb)) then return end
+    local key = listing_key(cb)
+    if listing_html[key] or seen[key] then return end
+    seen[key] = true
+    keys[#keys + 1] = key
+    batch[#batch + 1] = pandoc.RawBlock("html", "<!--L:" .. #keys .. "-->")
+    batch[#batch + 1] = cb
+    batch[#batch + 1] = pandoc.RawBlock("html", "<!--/L:" .. #keys .. "-->")
   end})
-  if #batch == 0 then return doc end
+  if #batch == 0 then return end
   local out = pandoc.write(pandoc.Pandoc(batch, doc.meta), "html5",
                            PANDOC_WRITER_OPTIONS)
-  local html = {}
-  for id, body in out:gmatch("<!%-%-L:([^>]-)%-%->(.-)<!%-%-/L:%1%-%->") do
-    html[id] = body
+  for i, body in out:gmatch("<!%-%-L:(%d+)%-%->\n?(.-)\n?<!%-%-/L:%1%-%->") do
+    listing_html[keys[tonumber(i)]] = body
   end
+end
+
+-- The listings (and the diff) of a document for PDF, made lean.
+local function lean_listings(doc)
+  write_listings(doc)
   return doc:walk({CodeBlock = function(cb)
-    local h = html[cb.identifier]
-    if h and cb.classes:includes("numberLines") then
-      return pandoc.RawBlock("html", lean(h, cb, appendix))
+    local h = (is_listing(cb) or is_diff(cb)) and listing_html[listing_key(cb)]
+    if h then
+      return pandoc.RawBlock("html", is_diff(cb) and lean_diff(h) or lean(h, cb))
     end
   end})
 end
@@ -264,7 +304,14 @@ function Pandoc(doc)
     doc.meta = meta
     return for_pdf(doc)
   end
+  -- every listing of the page and of its print parts, highlighted once;
+  -- the page's own copies as the writer would have made them
+  if PANDOC_WRITER_OPTIONS then write_listings(doc) end
   doc = write_print_parts(doc)
+  doc = doc:walk({CodeBlock = function(cb)
+    local h = (is_listing(cb) or is_diff(cb)) and listing_html[listing_key(cb)]
+    if h then return pandoc.RawBlock("html", h) end
+  end})
   meta = doc.meta
 
   if target == "site" then

@@ -205,6 +205,8 @@ local function read_manifest(ch)
         m.support[p] = true
         m.support_list[#m.support_list + 1] = p
       end
+    elseif word == "retest" then
+      -- for the test suite (tools/boottest), nothing for the book
     elseif word ~= nil then
       diag("manifest", ch.name .. "/CHAPTER:" .. n ..
            ": unknown directive '" .. word .. "'")

@@ -72,21 +72,11 @@
  * needs no lock at all: a yield pushes the current context to the back
  * of the ring and pops the front one. Another CPU never writes the
  * ring; to give this CPU a context (a new one, or one it woke up) it
- * pushes the context onto the CPU's *inbox*, a list with a single
- * atomic head: the pusher links the context in front with
- * compare-and-swap, and the owner takes the whole list at once with an
- * atomic exchange, reverses it into arrival order, and appends it to
- * its ring. Nothing on this path waits for another CPU. The table of
- * ids (context_table.c) is used only by spawn and join, never to
- * switch. Redox 0.3.5, by contrast, takes a global lock and walks every
- * context on every switch.
- *
- * A CPU that has nothing to run sleeps in its idle context (`sti;
- * hlt`). A CPU that puts a context into a sleeping CPU's inbox sends it
- * an interrupt (an IPI) to wake it; *sleeping* is a flag the sleeper
- * sets before it looks at its inbox a last time, and the pusher reads
- * after pushing, both with full memory barriers, so that one of the
- * two always sees the other: no wake-up is lost.
+ * pushes the context onto the CPU's *inbox* (below). Nothing on this
+ * path waits for another CPU. The table of ids (context_table.c) is
+ * used only by spawn and join, never to switch. Redox 0.3.5, by
+ * contrast, takes a global lock and walks every context on every
+ * switch.
  */
 static struct ctx_table all_contexts;   /* every context, by id */
 static struct ctx_cpu *ctx_cpus[CTX_MAX_CPUS];  /* written once each */
@@ -145,6 +135,27 @@ static struct context *ring_pop(struct ctx_cpu *cpu)
 	return c;
 }
 
+/**
+ * ### The inbox
+ *
+ * The inbox is a list with a single atomic head. A pusher, on any
+ * CPU, links the context in front with compare-and-swap (CAS: "store
+ * this if the word still holds what I read", retried when another CPU
+ * was quicker). The owner takes the whole list at once with an atomic
+ * exchange, reverses it into arrival order, and appends it to its
+ * ring. Since the owner never takes single entries out, the list
+ * cannot suffer the classic trap of a CAS stack (the ABA problem: a
+ * head that was popped and pushed again between a read and a CAS).
+ *
+ * A CPU that has nothing to run sleeps in its idle context (`sti;
+ * hlt`). A CPU that puts a context into a sleeping CPU's inbox sends it
+ * an interrupt (an IPI) to wake it; *sleeping* is a flag the sleeper
+ * sets before it looks at its inbox a last time, and the pusher reads
+ * after pushing, both with full memory barriers (sequentially
+ * consistent atomics), so that one of the two always sees the other:
+ * no wake-up is lost.
+ */
+
 /* Another CPU's inbox (or this one's: it works for any). */
 static void inbox_push(struct ctx_cpu *cpu, struct context *c)
 {
@@ -202,14 +213,26 @@ static void wake(struct context *c)
 
 /* ---- Switching ---- */
 
-/*
- * What the context that now runs does first, after every switch: if
- * the one it replaced, prev, has exited, prev is now off the CPU for
- * good, and its joiner may free it. Marking it done and waking the
- * joiner happens here, not in context_exit(): until switch_to() has
- * left prev's stack, freeing that stack would pull the floor from
- * under the CPU. After the exchange below, prev is the joiner's: this
- * CPU does not touch it again. Interrupts off.
+/**
+ * ## Switching
+ *
+ * `schedule()` is where the current context stops running: it is
+ * RUNNING (a yield: it goes to the back of the ring), BLOCKED (it
+ * waits to be woken) or EXITED (it never comes back). It runs the next
+ * context of the ring, or the idle context when the ring is empty, and
+ * returns true if it switched (and the context has now come back),
+ * false if the current context simply goes on. Interrupts are off and
+ * no spinlock may be held: a context that switched away holding one
+ * would leave it held for as long as it is away, and the next context
+ * to want it on this CPU would spin forever, with interrupts off.
+ *
+ * `switch_done()` is what the context that now runs does first, after
+ * every switch: if the one it replaced, prev, has exited, prev is now
+ * off the CPU for good, and its joiner may free it. Marking it done
+ * and waking the joiner happens here, not in context_exit(): until
+ * switch_to() has left prev's stack, freeing that stack would pull the
+ * floor from under the CPU. After the exchange below, prev is the
+ * joiner's: this CPU does not touch it again.
  */
 static void switch_done(struct ctx_cpu *cpu, struct context *prev)
 {
@@ -224,14 +247,7 @@ static void switch_done(struct ctx_cpu *cpu, struct context *prev)
 		wake(joiner);
 }
 
-/*
- * The current context stops running here: it is RUNNING (a yield: it
- * goes to the back of the ring), BLOCKED (it waits to be woken) or
- * EXITED (it never comes back). Runs the next context of the ring, or
- * the idle context when the ring is empty. Returns true if it switched
- * (and has now come back), false if the current context simply goes
- * on. Interrupts off; no spinlock held.
- */
+/* Interrupts off; no spinlock held. */
 static bool schedule(struct ctx_cpu *cpu)
 {
 	struct context *cur = cpu->current, *next, *prev;
@@ -654,6 +670,22 @@ int context_state(ctx_id_t id)
 }
 
 /* ---- Reports ---- */
+
+/**
+ * ## Naming a context in a report
+ *
+ * When a context overflows its stack, it writes into the guard page
+ * below it and takes a page fault. To deliver it the CPU must push the
+ * fault's frame on the very stack that is full, which faults again, so
+ * it raises a double fault instead, on its own stack (IST1, chapter
+ * 03). CR2 still holds the address in the guard page. The report
+ * (report.c) asks `context_describe_addr(CR2)` first, which looks at
+ * the running context and then at every context of the table, and
+ * prints "the guard page below the stack of context 5 'worker' (CPU
+ * 1)": the student learns which thread overflowed, not only that a
+ * stack did. A CPU's first context is left to kstack.c, whose names
+ * ("the boot CPU's kernel stack") say more.
+ */
 
 static const char *describe(const struct context *c, uint64_t va,
 			    char *buf, size_t len)

@@ -45,10 +45,14 @@ enum ctx_state {
 
 typedef long (*context_fn)(void *arg);
 
-/*
- * A context. The first ten fields are switch_to()'s (switch.h gives
- * their offsets; context.c checks them); the rest is context.c's.
- * Invariants:
+/**
+ * ## The context
+ *
+ * The first ten fields are switch_to()'s (switch.h gives their
+ * offsets; context.c checks them); the rest is context.c's. The FPU
+ * area is the last member, as long as the CPU's save area
+ * (`fpu_size`, fpu.c), 64-byte aligned for XSAVE. Invariants:
+ *
  * - a RUNNING context is its CPU's current; a RUNNABLE one is in its
  *   CPU's ring or inbox, or is the CPU's idle context, which waits
  *   outside the ring; BLOCKED, EXITED and NEW ones are in neither;
@@ -84,10 +88,13 @@ struct context {
 
 #define CTX_JOIN_DONE ((struct context *)1)
 
-/*
- * One CPU's contexts. Only that CPU touches the first part, with
- * interrupts off. The inbox is where other CPUs leave contexts for it
- * (spawned there, or woken); it sits on a cache line of its own.
+/**
+ * ## A CPU's contexts
+ *
+ * One `struct ctx_cpu` per CPU, reached through `this_cpu()->ctx`. Only
+ * that CPU touches the first part, with interrupts off. The inbox is
+ * where other CPUs leave contexts for it (spawned there, or woken); it
+ * sits on a cache line of its own.
  */
 struct ctx_cpu {
 	struct context *current;  /* running now */
@@ -105,15 +112,20 @@ struct ctx_cpu {
 	bool sleeping;            /* atomic: idle, waiting for a kick */
 } __attribute__((aligned(64)));
 
-/*
- * Start contexts on CPU cpu: the code running there (or, for a CPU not
- * started yet, the code it will run first) becomes its first context,
- * named name, on stack (the CPU's own kernel stack, recorded for
- * reports). It is the CPU's idle context: it must end up in
- * context_idle(). tss: that CPU's TSS. Returns the CPU's struct, which
- * the environment must return from ctx_cpu_this() on that CPU from now
- * on; NULL when there is no memory. Once per CPU, interrupts off. The
- * CPU's FPU registers must hold the clean state (fpu_cpu_init()).
+/**
+ * ## The interface
+ *
+ * `context_init()` starts contexts on CPU cpu: the code running there
+ * (or, for a CPU not started yet, the code it will run first) becomes
+ * its first context, named name, on stack (the CPU's own kernel stack,
+ * recorded for reports). It is the CPU's idle context: it must end up
+ * in context_idle(). tss: that CPU's TSS. Returns the CPU's struct,
+ * which the environment must return from ctx_cpu_this() on that CPU
+ * from now on; NULL when there is no memory. Once per CPU, interrupts
+ * off. The CPU's FPU registers must hold the clean state
+ * (fpu_cpu_init()). The rest of the interface, one comment each below:
+ * spawn, exit, join, yield, the idle loop, and what reports and tests
+ * ask.
  */
 struct ctx_cpu *context_init(unsigned cpu, struct tss *tss,
 			     const struct kstack *stack, const char *name);

@@ -13,8 +13,19 @@
 ## is imported, find_library answers "not found" without running
 ## anything, and cffi goes on to the file name. If that fails on some
 ## other system, WeasyPrint is imported again the usual way.
+##
+## First, when the environment names it (BOOK_PYARENA, set by the book's
+## Makefile), Python's memory for its frame stack is taken from
+## book/lib/pyarena.c, which keeps the stack's blocks instead of unmapping
+## each as soon as a call returns (that file says why it matters).
+import ctypes
 import ctypes.util
+import os
 import sys
+
+_arena = os.environ.get("BOOK_PYARENA")
+if _arena and os.path.exists(_arena):
+    ctypes.CDLL(_arena).pyarena_install()
 
 _find_library = ctypes.util.find_library
 ctypes.util.find_library = lambda name: None
