@@ -33,6 +33,13 @@ bool clock_ready(void);
  * one CPU. */
 uint64_t clock_ns(void);
 
+/* How long a self-test waits for an interrupt that must come. It comes
+ * in microseconds, but QEMU's timers run on a host thread that a busy
+ * host may leave waiting for hundreds of milliseconds: a short limit
+ * would fail a correct kernel, and a long one costs nothing when the
+ * interrupt comes. */
+#define IRQ_WAIT_MS 3000
+
 /* With interrupts on, wait until *counter is no longer old, or ms
  * milliseconds have passed; interrupts are off again after. True if
  * it changed. (How the tests wait for an interrupt without hanging

@@ -263,7 +263,7 @@ SELFTEST(lapic_timer_oneshot_on_time)
 		clock_sample(r, &t, &x0);
 		if (watch(expired, &x1))
 			e = ppm(clock_ref_ns(r, x0, x1), 50000000);
-		clock_wait_change(&c->timer_ticks, ticks, 100);
+		clock_wait_change(&c->timer_ticks, ticks, IRQ_WAIT_MS);
 		if (c->timer_ticks == ticks)
 			return "the one-shot timer's interrupt never came";
 		ticks = c->timer_ticks;
@@ -322,7 +322,8 @@ SELFTEST(lapic_timer_periodic_on_time)
 	ticks = c->timer_ticks;
 	lapic_timer_periodic(count);
 	for (int i = 0; i < 3; i++)
-		clock_wait_change(&c->timer_ticks, c->timer_ticks, 100);
+		clock_wait_change(&c->timer_ticks, c->timer_ticks,
+				  IRQ_WAIT_MS);
 	lapic_timer_stop();
 	if (c->timer_ticks - ticks < 3)
 		return ktest_why("%lu interrupts, not repeated",

@@ -98,9 +98,9 @@ SELFTEST(lapic_ipi_to_self)
 	sent_fixed = lapic_send_fixed(lapic_id(), VEC_IPI_TEST);
 	if (ipis != 0)
 		why = "the IPI arrived with interrupts off";
-	clock_wait_change(&ipis, 0, 100);
+	clock_wait_change(&ipis, 0, IRQ_WAIT_MS);
 	sent_nmi = lapic_send_nmi(lapic_id());
-	clock_wait_change(&nmis, 0, 100);
+	clock_wait_change(&nmis, 0, IRQ_WAIT_MS);
 	trap_set_handler(VEC_IPI_TEST, old_ipi);
 	trap_set_handler(T_NMI, old_nmi);
 	if (why)
@@ -133,7 +133,7 @@ SELFTEST(lapic_error_reported)
 	by_hardware = clock_wait_change(&c->lapic_errors, errors, 10);
 	if (!by_hardware) {
 		lapic_send_fixed(lapic_id(), VEC_LAPIC_ERROR);
-		clock_wait_change(&c->lapic_errors, errors, 100);
+		clock_wait_change(&c->lapic_errors, errors, IRQ_WAIT_MS);
 	}
 	kprintf("LAPIC: the error interrupt was raised by %s\n",
 		by_hardware ? "the local APIC" : "the test");

@@ -146,10 +146,10 @@ SELFTEST(gs_checked_on_every_entry)
 	__asm__ volatile("int3");                              /* 1 */
 	__asm__ volatile("int $0x27");                         /* 2 */
 	lapic_send_fixed(lapic_id(), VEC_IPI_TEST);            /* 3 */
-	clock_wait_change(&seen_ipi, 0, 100);
+	clock_wait_change(&seen_ipi, 0, IRQ_WAIT_MS);
 	lapic_send_nmi(lapic_id());                            /* 4 */
 	lapic_timer_oneshot(1000);                             /* 5, 6 */
-	clock_wait_change(&seen_timer, 0, 100);
+	clock_wait_change(&seen_timer, 0, IRQ_WAIT_MS);
 	lapic_timer_stop();
 	trap_set_handler(T_NMI, old_nmi);
 	trap_set_handler(VEC_LAPIC_TIMER, old_timer);

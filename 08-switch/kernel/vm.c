@@ -249,10 +249,43 @@ static const char *run_name(const struct run *r)
 	return name ? name : "?";
 }
 
+/* A region of many runs (the kernel stacks: one stack and three IST
+ * stacks per CPU, each with its guard page, are 1,275 runs at 255
+ * CPUs) shows its first LAYOUT_RUNS_SHOWN and then one line for the
+ * rest: the serial port of a 255-CPU machine under QEMU prints about
+ * 30 lines a second. */
+#define LAYOUT_RUNS_SHOWN 10
+
+static const char *shown_name;     /* the region of the runs printed last */
+static unsigned shown_runs;        /* how many of its runs were printed */
+static unsigned hidden_runs;       /* and how many were not */
+static uint64_t hidden_bytes;
+
+static void hidden_print(void)
+{
+	if (hidden_runs)
+		kprintf("  ... %u more runs of %s, %lu KiB in all\n",
+			hidden_runs, shown_name,
+			(unsigned long)(hidden_bytes >> 10));
+	hidden_runs = 0;
+	hidden_bytes = 0;
+}
+
 static void run_print(const struct run *r)
 {
 	if (r->end == r->va)
 		return;
+	if (run_name(r) != shown_name) {
+		hidden_print();
+		shown_name = run_name(r);
+		shown_runs = 0;
+	}
+	if (shown_runs == LAYOUT_RUNS_SHOWN) {
+		hidden_runs++;
+		hidden_bytes += r->end - r->va;
+		return;
+	}
+	shown_runs++;
 	kprintf("  %016lX-%016lX %9lu KiB  %c%c%c %s %s\n",
 		(unsigned long)r->va, (unsigned long)r->end,
 		(unsigned long)((r->end - r->va) >> 10), 'r',
@@ -308,8 +341,10 @@ void vm_print_layout(void)
 	kprintf("Kernel address space, read from the live page tables:\n");
 	cur = (struct run){ 0, 0, 0, 0 };
 	table_frames = 0;
+	shown_name = NULL;
 	walk(kernel_pml4, 4, 0);
 	run_print(&cur);
+	hidden_print();
 	kprintf("Page tables: %lu frames (%lu KiB)\n",
 		(unsigned long)table_frames, (unsigned long)table_frames * 4);
 }
