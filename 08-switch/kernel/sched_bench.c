@@ -1,0 +1,466 @@
+/*
+ * sched_bench.c: the scheduler's benchmarks in the kernel, in TSC
+ * cycles, ours against a re-creation of Redox 0.3.5's switching run on
+ * the same CPUs (redox_world.c). tests/bench.tests boots them; the
+ * README's tables come from them.
+ *
+ * - scenario `bench_switch` (one CPU): the cost of a switch (a yield,
+ *   in a ring of 10, 100, 1,000 and 10,000 contexts), ours and Redox's,
+ *   how much each grows, and their ratio at 1,000; then the tick's
+ *   share of the CPU and sleep_ms(1)'s wake-up latency (sched_tests.c's
+ *   own checks, run again here); a verdict line for the targets.
+ * - scenario `bench_locks` (every CPU): lock spins per switch with 4
+ *   yielding contexts per CPU: ours (each CPU's run-queue lock) against
+ *   Redox's one switch lock; a verdict line.
+ *
+ * Every line of figures starts with `BENCH `.
+ */
+#include "clock.h"
+#include "context.h"
+#include "kprintf.h"
+#include "ktest.h"
+#include "percpu.h"
+#include "redox_world.h"
+#include "string.h"
+#include "x86.h"
+
+/* sched_tests.c's checks of the tick's share and of sleep_ms's
+ * lateness, which print their own BENCH lines; and the share itself,
+ * in thousandths of a percent. */
+const char *tick_overhead(void);
+const char *sleep_accuracy(void);
+extern uint64_t tick_share;
+
+/**
+ * ## What the benchmarks measure, and how
+ *
+ * **The cost of a switch.** n contexts on one CPU do nothing but yield,
+ * so every yield is one switch to the next context of the ring: the
+ * decision, then switch_to(), registers and FPU state. The figure is
+ * TSC cycles per switch, over about 20,000 switches, the best of 5
+ * batches (of 3 for Redox's, whose batches at 10,000 contexts are
+ * long): a host that takes the CPU away from QEMU only ever adds time,
+ * so the fastest batch is the one that shows the code. Ours runs as it
+ * always does, with interrupts on: its figures include the ticks (the
+ * tick's share is measured below, and is under one percent); Redox's
+ * runs with interrupts off, as Redox's switch requires.
+ *
+ * The target for ours: at most 1.2 times the cost at 10 contexts when
+ * there are 10,000. The decision is O(1), but 10,000 contexts are also
+ * 10,000 stacks and save areas, which no cache holds: what growth is
+ * left is the memory's, not the algorithm's. Redox's update pass and
+ * search walk every context on every switch, so its cost grows with n.
+ *
+ * **Lock spins per switch.** On every CPU, 4 contexts pinned there
+ * yield until each CPU has made 2,000 switches. Every turn of a
+ * waiting loop is a spin: spinlock.c counts them for our run-queue
+ * locks; redox_sched.c counts them for Redox's switch lock and its
+ * per-context locks. With 4 or 8 virtual CPUs on this machine's two
+ * host cores, a virtual CPU that holds a lock may be descheduled by the
+ * host, and every other one that wants the lock spins until it runs
+ * again: the figures are spins per switch, not switches per second.
+ */
+#define SIZES 4
+#define MAX_CONTEXTS 10000
+#define OUR_BATCHES 5
+#define REDOX_BATCHES 3
+#define BATCH_SWITCHES 20000ull
+#define GROWTH_TARGET 120          /* ours, 10 -> 10,000: at most 1.2x */
+#define TICK_TARGET 1500           /* thousandths of a percent: 1.5 % */
+#define LOCK_YIELDERS 4            /* per CPU */
+#define LOCK_SWITCHES 2000         /* per CPU */
+#define NEAR_ZERO 10               /* thousandths of a spin per switch */
+
+static const unsigned sizes[SIZES] = { 10, 100, 1000, 10000 };
+static ctx_id_t ids[MAX_CONTEXTS];
+
+/* "a.bc", a / b with two decimals, in buf. */
+static const char *ratio(char *buf, uint64_t a, uint64_t b)
+{
+	uint64_t r = b ? a * 100 / b : 0;
+
+	ksnprintf(buf, 16, "%lu.%02lu", (unsigned long)(r / 100),
+		  (unsigned long)(r % 100));
+	return buf;
+}
+
+/* "a.bcd", a / b with three decimals. */
+static const char *per(char *buf, uint64_t a, uint64_t b)
+{
+	uint64_t r = b ? a * 1000 / b : 0;
+
+	ksnprintf(buf, 16, "%lu.%03lu", (unsigned long)(r / 1000),
+		  (unsigned long)(r % 1000));
+	return buf;
+}
+
+static uint64_t cpu_switches(unsigned cpu)
+{
+	struct runqueue *rq = sched_rq(cpu);
+
+	return rq ? __atomic_load_n(&rq->st.switches, __ATOMIC_RELAXED) : 0;
+}
+
+/* Spawn n contexts running fn pinned to cpu (EACH_CPU: the k-th to CPU
+ * k), into ids[first..]; if one fails, stop() them and join those
+ * spawned. */
+#define EACH_CPU (~0u)
+
+static const char *spawn_all(context_fn fn, unsigned first, unsigned n,
+			     unsigned cpu, void (*stop)(void))
+{
+	for (unsigned k = 0; k < n; k++) {
+		ids[first + k] = context_spawn(fn, NULL, "bench",
+					       cpu == EACH_CPU ? k : cpu);
+		if (ids[first + k] <= 0) {
+			long e = ids[first + k];
+
+			stop();
+			for (unsigned j = 0; j < k; j++)
+				context_join(ids[first + j], NULL);
+			return ktest_why("spawn %u of %u: %s", k, n,
+					 context_strerror((int)e));
+		}
+	}
+	return NULL;
+}
+
+static void join_all(unsigned n)
+{
+	for (unsigned k = 0; k < n; k++)
+		context_join(ids[k], NULL);
+}
+
+/* ---- The switch, ours ---- */
+
+static volatile int ring_stop;
+
+static void stop_ring(void)
+{
+	ring_stop = 1;
+}
+
+static long ring_yielder(void *unused)
+{
+	(void)unused;
+	while (!ring_stop)
+		sched_yield_cpu();
+	return 0;
+}
+
+/* Cycles per switch in a ring of n yielders and this context, on this
+ * CPU: the best of OUR_BATCHES; 0 with *why set if spawning failed. */
+static uint64_t ours_per_switch(unsigned n, const char **why)
+{
+	unsigned cpu = sched_cpu();
+	uint64_t rounds = BATCH_SWITCHES / (n + 1), best = ~0ull;
+
+	ring_stop = 0;
+	if ((*why = spawn_all(ring_yielder, 0, n, cpu, stop_ring)))
+		return 0;
+	sched_yield_cpu();                 /* every one has run once */
+	for (unsigned b = 0; b < OUR_BATCHES; b++) {
+		uint64_t sw = cpu_switches(cpu), t0 = rdtsc(), t;
+
+		for (uint64_t r = 0; r < (rounds ? rounds : 1); r++)
+			sched_yield_cpu();
+		t = rdtsc() - t0;
+		sw = cpu_switches(cpu) - sw;
+		if (sw && t / sw < best)
+			best = t / sw;
+	}
+	stop_ring();
+	join_all(n);
+	return best;
+}
+
+/* ---- The switch, Redox's ---- */
+
+static uint64_t redox_per_switch(unsigned n, const char **why)
+{
+	uint64_t s = BATCH_SWITCHES * 10 / n, best = ~0ull;
+
+	s = s < 100 ? 100 : s > BATCH_SWITCHES ? BATCH_SWITCHES : s;
+	if (redox_world_init(1, n, false) != 0) {
+		*why = ktest_why("no memory for %u of Redox's contexts", n);
+		return 0;
+	}
+	redox_world_batch(s);              /* every one has run once */
+	for (unsigned b = 0; b < REDOX_BATCHES; b++) {
+		uint64_t t = redox_world_batch(s) / s;
+
+		best = t < best ? t : best;
+	}
+	redox_world_free();
+	return best;
+}
+
+static void print_verdict(uint64_t growth, bool tick_ok)
+{
+	char g[16], t[16];
+
+	ksnprintf(t, sizeof t, "%lu.%03lu", (unsigned long)(tick_share / 1000),
+		  (unsigned long)(tick_share % 1000));
+	kprintf("BENCH verdict: switch growth %sx (target 1.2x: %s), tick "
+		"handler %s%% (target 1.5%%: %s)\n",
+		ratio(g, growth, 100), growth <= GROWTH_TARGET ? "met" :
+		"missed", t, tick_ok ? "met" : "missed");
+}
+
+static long switch_driver(void *unused)
+{
+	uint64_t ours[SIZES] = { 0 }, redox[SIZES] = { 0 }, growth;
+	const char *why = NULL, *e;
+	char a[16], b[16];
+
+	(void)unused;
+	kprintf("BENCH switch: TSC cycles per switch (a yield in a ring of n "
+		"contexts) on CPU %u; best of %u batches, Redox's of %u\n",
+		sched_cpu(), OUR_BATCHES, REDOX_BATCHES);
+	for (unsigned i = 0; i < SIZES && !why; i++) {
+		ours[i] = ours_per_switch(sizes[i], &why);
+		if (!why)
+			redox[i] = redox_per_switch(sizes[i], &why);
+		if (!why)
+			kprintf("BENCH switch %5u contexts: ours %6lu, Redox "
+				"0.3.5 %9lu (%sx ours)\n", sizes[i],
+				(unsigned long)ours[i],
+				(unsigned long)redox[i],
+				ratio(a, redox[i], ours[i]));
+	}
+	if (why) {
+		ktest_report("bench_switch", why);
+		return 1;
+	}
+	growth = ours[SIZES - 1] * 100 / ours[0];
+	kprintf("BENCH switch ours 10->10000: %sx (target 1.2x: %s)\n",
+		ratio(a, ours[SIZES - 1], ours[0]),
+		growth <= GROWTH_TARGET ? "met" : "missed");
+	kprintf("BENCH switch Redox 0.3.5 10->10000: %sx\n",
+		ratio(a, redox[SIZES - 1], redox[0]));
+	kprintf("BENCH switch Redox/ours at 1000 contexts: %sx\n",
+		ratio(b, redox[2], ours[2]));
+	ktest_report("bench_switch", NULL);
+	e = tick_overhead();
+	ktest_report("tick_overhead", e);
+	ktest_report("sleep_accuracy", sleep_accuracy());
+	print_verdict(growth, !e && tick_share < TICK_TARGET);
+	return 0;
+}
+
+SCENARIO(bench_switch, "switch cost, 10 to 10,000 contexts, ours and "
+	 "Redox's; the tick; sleep_ms(1)")
+{
+	sched_tick_start_all();
+	context_run_here(switch_driver, NULL, "bench", NULL);
+}
+
+/* ---- Lock spins: ours ---- */
+
+static struct lock_cpu {
+	uint64_t count, t0, t1;
+} __attribute__((aligned(64))) lock_cpu[REDOX_WORLD_CPUS];
+static volatile int locks_go, locks_stop;
+static unsigned locks_reached;       /* atomic: CPUs at the goal */
+
+static void stop_lockers(void)
+{
+	locks_go = locks_stop = 1;
+}
+
+static long lock_yielder(void *unused)
+{
+	struct lock_cpu *lc = &lock_cpu[sched_cpu()];     /* pinned */
+
+	(void)unused;
+	while (!locks_go)
+		sched_yield_cpu();
+	while (!locks_stop) {
+		uint64_t n;
+
+		sched_yield_cpu();
+		n = __atomic_add_fetch(&lc->count, 1, __ATOMIC_RELAXED);
+		if (n == 1)
+			lc->t0 = rdtsc();
+		if (n == LOCK_SWITCHES) {
+			lc->t1 = rdtsc();
+			__atomic_fetch_add(&locks_reached, 1, __ATOMIC_SEQ_CST);
+		}
+	}
+	return 0;
+}
+
+struct lock_sums {
+	uint64_t spins, waits, switches;
+};
+
+/* Every run-queue lock's counters, and every CPU's switches: read
+ * without the locks, which would disturb what they count. */
+static struct lock_sums rq_sums(unsigned ncpu)
+{
+	struct lock_sums s = { 0, 0, 0 };
+
+	for (unsigned i = 0; i < ncpu; i++) {
+		struct runqueue *rq = sched_rq(i);
+
+		s.spins += __atomic_load_n(&rq->lock.spins, __ATOMIC_RELAXED);
+		s.waits += __atomic_load_n(&rq->lock.contended,
+					   __ATOMIC_RELAXED);
+		s.switches += cpu_switches(i);
+	}
+	return s;
+}
+
+/* Ours: spins per switch (thousandths) into *spins; *why set on
+ * failure. */
+static void ours_locks(unsigned ncpu, uint64_t *spins, const char **why)
+{
+	struct lock_sums s0, s1;
+	uint64_t cycles = 0;
+	char a[16];
+
+	memset(lock_cpu, 0, sizeof lock_cpu);
+	locks_go = locks_stop = 0;
+	locks_reached = 0;
+	for (unsigned c = 0; c < ncpu; c++)
+		if ((*why = spawn_all(lock_yielder, c * LOCK_YIELDERS,
+				      LOCK_YIELDERS, c, stop_lockers))) {
+			join_all(c * LOCK_YIELDERS);   /* the CPUs before */
+			return;
+		}
+	s0 = rq_sums(ncpu);
+	locks_go = 1;
+	for (unsigned ms = 0; __atomic_load_n(&locks_reached,
+					      __ATOMIC_SEQ_CST) < ncpu; ms++) {
+		if (ms == 30000) {
+			*why = ktest_why("our CPUs made too few switches in "
+					 "30 s");
+			break;
+		}
+		sleep_ms(1);
+	}
+	s1 = rq_sums(ncpu);
+	locks_stop = 1;
+	join_all(ncpu * LOCK_YIELDERS);
+	for (unsigned c = 0; c < ncpu; c++)
+		cycles += (lock_cpu[c].t1 - lock_cpu[c].t0) /
+			  (LOCK_SWITCHES - 1);
+	*spins = (s1.spins - s0.spins) * 1000 / (s1.switches - s0.switches);
+	kprintf("BENCH locks ours: %s spins/switch (run-queue locks: %lu "
+		"spins, %lu waits, %lu switches), %lu cycles/switch\n",
+		per(a, s1.spins - s0.spins, s1.switches - s0.switches),
+		(unsigned long)(s1.spins - s0.spins),
+		(unsigned long)(s1.waits - s0.waits),
+		(unsigned long)(s1.switches - s0.switches),
+		(unsigned long)(cycles / ncpu));
+}
+
+/* ---- Lock spins: Redox's ---- */
+
+static unsigned drivers_in, drivers_out;   /* atomic: barriers */
+static uint64_t driver_ticks[REDOX_WORLD_CPUS];
+static unsigned n_drivers;
+static volatile int drivers_abort;
+
+/* true once every driver is here; false if the start was called off. */
+static bool wait_for_all(unsigned *count)
+{
+	__atomic_fetch_add(count, 1, __ATOMIC_SEQ_CST);
+	while (__atomic_load_n(count, __ATOMIC_SEQ_CST) < n_drivers &&
+	       !drivers_abort)
+		sched_yield_cpu();
+	return !drivers_abort;
+}
+
+/* A CPU's driver: all start together, and none leaves before the last
+ * one's batch is over (a CPU that leaves could free a stack, whose
+ * shootdown would wait for CPUs with interrupts off). */
+static long world_driver(void *unused)
+{
+	(void)unused;
+	if (!wait_for_all(&drivers_in))
+		return 0;
+	driver_ticks[sched_cpu()] = redox_world_batch(LOCK_SWITCHES);
+	wait_for_all(&drivers_out);
+	return 0;
+}
+
+static void abort_drivers(void)
+{
+	drivers_abort = 1;
+}
+
+static void redox_locks(unsigned ncpu, uint64_t *spins, const char **why)
+{
+	uint64_t lock = 0, ctx = 0, sw = 0, cycles = 0;
+	char a[16], b[16], c[16];
+
+	if (redox_world_init(ncpu, LOCK_YIELDERS, true) != 0) {
+		*why = ktest_why("no memory for Redox's contexts");
+		return;
+	}
+	drivers_in = drivers_out = 0;
+	drivers_abort = 0;
+	n_drivers = ncpu;
+	*why = spawn_all(world_driver, 0, ncpu, EACH_CPU, abort_drivers);
+	if (*why) {                    /* spawn_all joined those it made */
+		redox_world_free();
+		return;
+	}
+	join_all(ncpu);
+	for (unsigned i = 0; i < ncpu; i++) {
+		struct redox_cpu rc = redox_world_stats(i);
+
+		lock += rc.lock_spins;
+		ctx += rc.ctx_spins;
+		sw += rc.switches;
+		cycles += driver_ticks[i] / LOCK_SWITCHES;
+	}
+	redox_world_free();
+	*spins = (lock + ctx) * 1000 / sw;
+	kprintf("BENCH locks Redox 0.3.5: %s spins/switch (switch lock %s, "
+		"context locks %s; %lu switches), %lu cycles/switch\n",
+		per(a, lock + ctx, sw), per(b, lock, sw), per(c, ctx, sw),
+		(unsigned long)sw, (unsigned long)(cycles / ncpu));
+}
+
+static long locks_driver(void *unused)
+{
+	unsigned ncpu = cpu_count();
+	uint64_t ours = 0, redox = 0;
+	const char *why = NULL;
+	char a[16], b[16];
+
+	(void)unused;
+	for (unsigned i = 0; i < ncpu; i++)
+		if (cpu_get(i)->state != CPU_ONLINE)
+			why = ktest_why("CPU %u is not online", i);
+	if (ncpu > REDOX_WORLD_CPUS)
+		why = ktest_why("%u CPUs: at most %u", ncpu, REDOX_WORLD_CPUS);
+	if (!why)
+		kprintf("BENCH locks on %u CPUs: %u yielding contexts per CPU, "
+			"%u switches per CPU; spins: turns of a waiting "
+			"loop\n", ncpu, LOCK_YIELDERS, LOCK_SWITCHES);
+	if (!why)
+		ours_locks(ncpu, &ours, &why);
+	if (!why)
+		redox_locks(ncpu, &redox, &why);
+	ktest_report("bench_locks", why);
+	if (why)
+		return 1;
+	ksnprintf(a, sizeof a, "%lu.%03lu", (unsigned long)(ours / 1000),
+		  (unsigned long)(ours % 1000));
+	ksnprintf(b, sizeof b, "%lu.%03lu", (unsigned long)(redox / 1000),
+		  (unsigned long)(redox % 1000));
+	kprintf("BENCH verdict: locks on %u CPUs: ours %s spins/switch "
+		"(target near 0, at most 0.010: %s), the global lock's %s\n",
+		ncpu, a, ours <= NEAR_ZERO ? "met" : "missed", b);
+	return 0;
+}
+
+SCENARIO(bench_locks, "lock spins per switch on every CPU, ours and "
+	 "Redox's global lock")
+{
+	sched_tick_start_all();
+	context_run_here(locks_driver, NULL, "bench", NULL);
+}
