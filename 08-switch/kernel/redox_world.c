@@ -173,7 +173,8 @@ static void free_contexts(unsigned from, unsigned to)
 	}
 }
 
-int redox_world_init(unsigned ncpu, unsigned yielders, bool wait_all)
+int redox_world_init(unsigned ncpu, unsigned yielders, unsigned runnable,
+		     bool wait_all)
 {
 	unsigned n = ncpu + ncpu * yielders;
 	struct redox_ctx *ctx;
@@ -190,7 +191,8 @@ int redox_world_init(unsigned ncpu, unsigned yielders, bool wait_all)
 	world.wait_all = wait_all;
 	for (unsigned i = 0; i < n; i++) {
 		ctx[i].id = i + 1;
-		ctx[i].status = REDOX_RUNNABLE;
+		ctx[i].status = i < ncpu || (i - ncpu) / ncpu < runnable ?
+				REDOX_RUNNABLE : REDOX_BLOCKED;
 		ctx[i].cpu = i < ncpu ? (int)i : ncpu == 1 ? REDOX_NO_CPU :
 			     (int)((i - ncpu) % ncpu);
 		if (i >= ncpu && !(ctx[i].env = world_context())) {

@@ -25,12 +25,15 @@
  * and an FPU area, which only ever yield. On one CPU they start with no
  * owner, as Redox's do, and the first update pass claims them; on more,
  * each CPU owns `yielders` of them (Redox would give them all to the
- * first CPU that switched). wait_all: a batch (below) ends on every CPU
- * at once, when every CPU has done its share; then one batch per CPU.
- * Returns 0, or -1 if memory ran out (nothing is left allocated).
- * Interrupts on.
+ * first CPU that switched). The first `runnable` of each CPU's are
+ * runnable; the others are blocked for good, waiting for an event that
+ * never comes. wait_all: a batch (below) ends on every CPU at once,
+ * when every CPU has done its share; then one batch per CPU. Returns
+ * 0, or -1 if memory ran out (nothing is left allocated). Interrupts
+ * on.
  */
-int redox_world_init(unsigned ncpu, unsigned yielders, bool wait_all);
+int redox_world_init(unsigned ncpu, unsigned yielders, unsigned runnable,
+		     bool wait_all);
 
 /*
  * In a context of ours pinned to its CPU, which becomes the world's
