@@ -41,9 +41,10 @@
  * to walk, so its figures are a lower bound on the original's. Signals
  * are never pending here, so the signal steps cost their tests only.
  */
-void redox_lock(uint32_t *l, uint64_t *spins)
+bool redox_lock(uint32_t *l, uint64_t *spins)
 {
 	uint32_t expected = 0;
+	uint64_t before = *spins;
 
 	while (!__atomic_compare_exchange_n(l, &expected, 1, false,
 					    __ATOMIC_ACQUIRE,
@@ -52,6 +53,7 @@ void redox_lock(uint32_t *l, uint64_t *spins)
 		++*spins;
 		__builtin_ia32_pause();
 	}
+	return *spins != before;
 }
 
 void redox_unlock(uint32_t *l)
@@ -106,7 +108,8 @@ unsigned redox_pick(struct redox_world *w, struct redox_cpu *cpu,
 	uint64_t from;
 
 	__atomic_store_n(&w->pit_ticks, 0, __ATOMIC_RELAXED);      /* 1. */
-	redox_lock(&w->switch_lock, &cpu->lock_spins);              /* 2. */
+	cpu->lock_waits += redox_lock(&w->switch_lock,              /* 2. */
+				      &cpu->lock_spins);
 	from = w->ctx[cpu->current].id;                             /* 3. */
 	for (unsigned i = 0; i < w->n; i++) {                       /* 4. */
 		redox_lock(&w->ctx[i].lock, &cpu->ctx_spins);

@@ -55,12 +55,14 @@ struct redox_cpu {
 	unsigned current;         /* index in world->ctx of its context */
 	uint64_t switches;        /* decisions that found a target */
 	uint64_t lock_spins;      /* turns waiting for the switch lock */
+	uint64_t lock_waits;      /* switches that waited for it at all */
 	uint64_t ctx_spins;       /* turns waiting for context locks */
 };
 
 /* Take and release one test-and-set lock; each failed attempt adds one
- * to *spins. (Also the host benchmark's plain test-and-set lock.) */
-void redox_lock(uint32_t *l, uint64_t *spins);
+ * to *spins; true if there was one. (Also the host benchmark's plain
+ * test-and-set lock.) */
+bool redox_lock(uint32_t *l, uint64_t *spins);
 void redox_unlock(uint32_t *l);
 
 /*
