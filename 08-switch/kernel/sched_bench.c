@@ -52,11 +52,12 @@ extern uint64_t tick_share;
  *   stack and FPU area are out of every cache. Ours grows here too, by
  *   what the memory costs, not by its decision: no target.
  *
- * Each figure of ours is the best of 20 batches of about 2,000
- * switches (Redox's, of 3 batches of 100 to 20,000): a host that takes
- * the CPU away from QEMU only ever adds time, and a short batch often
- * runs whole between two such moments, so the fastest batch is the one
- * that shows the code. The sizes are measured in the order 10, 100,
+ * Each figure is the best of many short stretches: ours, of 100
+ * windows of 200 switches in a row; Redox's, of 25 batches that each
+ * visit about 2,000 contexts (at least 2 switches). A host that takes
+ * the CPU away from QEMU only ever adds time, and a short stretch
+ * often runs whole between two such moments, so the fastest one is
+ * the one that shows the code. The sizes are measured in the order 10, 100,
  * 1,000, 10,000, 1,000, 100, 10, each keeping its better figure, so
  * that a host whose load changes during the boot does not tilt the
  * growth one way. Ours runs as it always does, with interrupts on, so
@@ -76,10 +77,8 @@ extern uint64_t tick_share;
  */
 #define SIZES 4
 #define MAX_CONTEXTS 10000
-#define OUR_BATCHES 20
-#define OUR_SWITCHES 2000ull       /* a batch of ours, about */
-#define REDOX_BATCHES 3
-#define REDOX_SWITCHES 20000ull    /* a batch of Redox's, at most */
+#define REDOX_BATCHES 25
+#define REDOX_WORK 2000ull         /* contexts a batch visits, about */
 #define GROWTH_TARGET 120          /* ours, 10 -> 10,000: at most 1.2x */
 #define TICK_TARGET 1500           /* thousandths of a percent: 1.5 % */
 #define LOCK_YIELDERS 4            /* per CPU */
@@ -146,13 +145,57 @@ static void join_all(unsigned n)
 
 /* ---- The switch, ours ---- */
 
-static volatile int ring_stop;
+/*
+ * The measurement: the contexts measured note, after each yield,
+ * whether WINDOW switches have passed on their CPU since the window
+ * began; if so the window closes (its cycles per switch, the best so
+ * far kept) and the next one begins. WINDOWS windows, then everybody
+ * stops. All on one CPU, whose contexts yield often enough never to be
+ * preempted: no two of them are in the middle of a note at once.
+ */
+#define WINDOW 200
+#define WINDOWS 100
+
+static struct {
+	volatile int stop;        /* the measurement is over */
+	bool on;                  /* measuring (after the warm-up) */
+	unsigned cpu;
+	unsigned windows;         /* closed so far */
+	uint64_t switches, t0;    /* at the open window's start */
+	uint64_t best;            /* cycles per switch, the best window */
+} win;
+
 static struct semaphore never_up;     /* what the waiting ones wait for */
 static unsigned waiting;              /* atomic: of them, how many */
 
-static void stop_ring(void)
+static void window_start(unsigned cpu)
 {
-	ring_stop = 1;
+	win.cpu = cpu;
+	win.windows = 0;
+	win.best = ~0ull;
+	win.switches = cpu_switches(cpu);
+	win.t0 = rdtsc();
+	win.on = true;
+}
+
+static void window_note(void)
+{
+	uint64_t sw = cpu_switches(win.cpu), t;
+
+	if (!win.on || sw - win.switches < WINDOW)
+		return;
+	t = rdtsc();
+	if ((t - win.t0) / (sw - win.switches) < win.best)
+		win.best = (t - win.t0) / (sw - win.switches);
+	win.switches = sw;
+	win.t0 = t;
+	if (++win.windows == WINDOWS)
+		win.stop = 1;
+}
+
+static void stop_measured(void)
+{
+	win.stop = 1;
 }
 
 static void release_waiters(void)
@@ -162,11 +205,13 @@ static void release_waiters(void)
 		sem_up(&never_up);
 }
 
-static long ring_yielder(void *unused)
+static long measured_yielder(void *unused)
 {
 	(void)unused;
-	while (!ring_stop)
+	while (!win.stop) {
 		sched_yield_cpu();
+		window_note();
+	}
 	return 0;
 }
 
@@ -178,35 +223,6 @@ static long waiter(void *unused)
 	return 0;
 }
 
-/* Cycles per switch on this CPU, the best of OUR_BATCHES of `rounds`
- * yields each by the running context (a round is a switch to every
- * other queued context and back). */
-static uint64_t yield_batches(uint64_t rounds)
-{
-	unsigned cpu = sched_cpu();
-	uint64_t best = ~0ull;
-
-	sched_yield_cpu();                 /* every one has run once */
-	for (unsigned b = 0; b < OUR_BATCHES; b++) {
-		uint64_t sw = cpu_switches(cpu), t0 = rdtsc(), t;
-
-		for (uint64_t r = 0; r < rounds; r++)
-			sched_yield_cpu();
-		t = rdtsc() - t0;
-		sw = cpu_switches(cpu) - sw;
-		if (sw && t / sw < best)
-			best = t / sw;
-	}
-	return best;
-}
-
-static long pair_player(void *lead)
-{
-	uint64_t best = yield_batches(OUR_SWITCHES / 2);
-
-	return lead ? (long)best : 0;
-}
-
 /* Ring: n yielders and this context take turns. Pair: two contexts
  * yield to each other while n - 2 wait on a semaphore (this context
  * waits in a join). Cycles per switch; 0 with *why set if spawning
@@ -214,35 +230,37 @@ static long pair_player(void *lead)
 static uint64_t ours_per_switch(unsigned n, bool pair, const char **why)
 {
 	unsigned cpu = sched_cpu();
-	long best = 0;
+	unsigned measured = pair ? 2 : n;
 
-	if (!pair) {
-		ring_stop = 0;
-		if ((*why = spawn_all(ring_yielder, 0, n, cpu, stop_ring)))
-			return 0;
-		best = (long)yield_batches(OUR_SWITCHES / (n + 1) + 1);
-		stop_ring();
-		join_all(n);
-		return (uint64_t)best;
-	}
-	sem_init(&never_up, 0, "never up");
 	waiting = 0;
-	if ((*why = spawn_all(waiter, 0, n - 2, cpu, release_waiters)))
+	win.stop = 0;
+	win.on = false;
+	if (pair) {
+		sem_init(&never_up, 0, "never up");
+		if ((*why = spawn_all(waiter, 0, n - 2, cpu, release_waiters)))
+			return 0;
+		while (__atomic_load_n(&waiting, __ATOMIC_SEQ_CST) < n - 2)
+			sched_yield_cpu();
+		sched_yield_cpu();         /* the last one has blocked */
+		window_start(cpu);         /* the two: from their start */
+	}
+	if ((*why = spawn_all(measured_yielder, n - measured, measured, cpu,
+			      stop_measured))) {
+		release_waiters();
+		join_all(n - measured);
 		return 0;
-	while (__atomic_load_n(&waiting, __ATOMIC_SEQ_CST) < n - 2)
-		sched_yield_cpu();
-	sched_yield_cpu();                 /* the last one has blocked */
-	ids[n - 2] = context_spawn(pair_player, (void *)1, "lead", cpu);
-	ids[n - 1] = context_spawn(pair_player, NULL, "follower", cpu);
-	if (ids[n - 2] <= 0 || ids[n - 1] <= 0)
-		*why = ktest_why("spawn of the pair failed");
-	if (ids[n - 2] > 0)
-		context_join(ids[n - 2], &best);
-	if (ids[n - 1] > 0)
-		context_join(ids[n - 1], NULL);
+	}
+	if (!pair) {
+		sched_yield_cpu();         /* every one has run once */
+		window_start(cpu);
+		while (!win.stop)          /* this one takes turns too */
+			sched_yield_cpu();
+	}
+	for (unsigned k = n - measured; k < n; k++)
+		context_join(ids[k], NULL);
 	release_waiters();
-	join_all(n - 2);
-	return *why ? 0 : (uint64_t)best;
+	join_all(n - measured);
+	return win.best;
 }
 
 /* ---- The switch, Redox's ---- */
@@ -251,9 +269,8 @@ static uint64_t ours_per_switch(unsigned n, bool pair, const char **why)
  * idle context (which takes its turn, as Redox's idle context does). */
 static uint64_t redox_per_switch(unsigned n, bool pair, const char **why)
 {
-	uint64_t s = REDOX_SWITCHES * 10 / n, best = ~0ull;
+	uint64_t s = REDOX_WORK / n < 2 ? 2 : REDOX_WORK / n, best = ~0ull;
 
-	s = s < 100 ? 100 : s > REDOX_SWITCHES ? REDOX_SWITCHES : s;
 	if (redox_world_init(1, n, pair ? 2 : n, false) != 0) {
 		*why = ktest_why("no memory for %u of Redox's contexts", n);
 		return 0;
@@ -319,8 +336,8 @@ static long switch_driver(void *unused)
 
 	(void)unused;
 	kprintf("BENCH TSC cycles per switch on CPU %u, the best of %u "
-		"batches (Redox's: of %u)\n", sched_cpu(), OUR_BATCHES,
-		REDOX_BATCHES);
+		"windows of %u switches (Redox's: of %u batches)\n",
+		sched_cpu(), WINDOWS, WINDOW, REDOX_BATCHES);
 	growth = switch_table(true, &why);
 	if (!why)
 		switch_table(false, &why);
