@@ -369,7 +369,6 @@ SCENARIO(bench_switch, "switch cost, 10 to 10,000 contexts, ours and "
 struct lock_figures {
 	uint64_t spins, waits, switches;   /* waits: acquisitions that
 					      spun at all */
-	uint64_t most, fewest;             /* switches of one CPU */
 	uint64_t cycles;                   /* per switch, the CPUs' mean */
 };
 
@@ -404,12 +403,6 @@ static long lock_yielder(void *unused)
 		}
 	}
 	return 0;
-}
-
-static void note_cpu(struct lock_figures *f, uint64_t switches)
-{
-	f->most = switches > f->most ? switches : f->most;
-	f->fewest = f->fewest && f->fewest < switches ? f->fewest : switches;
 }
 
 /* Every run-queue lock's counters, and every CPU's switches: read
@@ -457,9 +450,6 @@ static struct lock_figures ours_locks(unsigned ncpu, const char **why)
 		sleep_ms(1);
 	}
 	f = rq_sums(ncpu);
-	for (unsigned c = 0; c < ncpu; c++)
-		note_cpu(&f, __atomic_load_n(&lock_cpu[c].count,
-					     __ATOMIC_RELAXED));
 	locks_stop = 1;
 	join_all(ncpu * LOCK_YIELDERS);
 	f.spins -= s0.spins;
@@ -528,7 +518,6 @@ static struct lock_figures redox_locks(unsigned ncpu, const char **why)
 		f.spins += rc.lock_spins + rc.ctx_spins;
 		f.waits += rc.lock_waits;
 		f.switches += rc.switches;
-		note_cpu(&f, rc.switches);
 		f.cycles += driver_ticks[i] / LOCK_SWITCHES / ncpu;
 	}
 	redox_world_free();
@@ -537,14 +526,14 @@ static struct lock_figures redox_locks(unsigned ncpu, const char **why)
 
 static void print_figures(const char *who, const struct lock_figures *f)
 {
-	char s[16], w[16], m[16];
+	char s[16], w[16];
 
 	kprintf("BENCH locks %s: %s spins/switch, %s waits/switch (%lu of "
-		"%lu), most/fewest per CPU %s, %lu cycles/switch\n", who,
+		"%lu), %lu cycles/switch\n", who,
 		fixed(s, f->spins, f->switches, 3),
 		fixed(w, f->waits, f->switches, 4),
 		(unsigned long)f->waits, (unsigned long)f->switches,
-		fixed(m, f->most, f->fewest, 2), (unsigned long)f->cycles);
+		(unsigned long)f->cycles);
 }
 
 static long locks_driver(void *unused)
