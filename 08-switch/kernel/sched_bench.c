@@ -18,6 +18,7 @@
  */
 #include "clock.h"
 #include "context.h"
+#include "frame.h"
 #include "kprintf.h"
 #include "ktest.h"
 #include "percpu.h"
@@ -114,12 +115,12 @@ static uint64_t cpu_switches(unsigned cpu)
 }
 
 /* Spawn n contexts running fn pinned to cpu (EACH_CPU: the k-th to CPU
- * k), into ids[first..]; if one fails, stop() them and join those
- * spawned. */
+ * k), into ids[first..]; if one fails, stop(k) the k spawned, and
+ * join them. */
 #define EACH_CPU (~0u)
 
 static const char *spawn_all(context_fn fn, unsigned first, unsigned n,
-			     unsigned cpu, void (*stop)(void))
+			     unsigned cpu, void (*stop)(unsigned))
 {
 	for (unsigned k = 0; k < n; k++) {
 		ids[first + k] = context_spawn(fn, NULL, "bench",
@@ -127,7 +128,7 @@ static const char *spawn_all(context_fn fn, unsigned first, unsigned n,
 		if (ids[first + k] <= 0) {
 			long e = ids[first + k];
 
-			stop();
+			stop(k);
 			for (unsigned j = 0; j < k; j++)
 				context_join(ids[first + j], NULL);
 			return ktest_why("spawn %u of %u: %s", k, n,
@@ -165,6 +166,7 @@ static struct {
 	uint64_t best;            /* cycles per switch, the best window */
 } win;
 
+static uint64_t frames_taken;         /* by the last spawn, at most */
 static struct semaphore never_up;     /* what the waiting ones wait for */
 static unsigned waiting;              /* atomic: of them, how many */
 
@@ -193,15 +195,16 @@ static void window_note(void)
 		win.stop = 1;
 }
 
-static void stop_measured(void)
+static void stop_measured(unsigned spawned)
 {
+	(void)spawned;
 	win.stop = 1;
 }
 
-static void release_waiters(void)
+/* Let the waiters go: one up each, whether it is waiting yet or not. */
+static void release_waiters(unsigned spawned)
 {
-	for (unsigned k = __atomic_exchange_n(&waiting, 0, __ATOMIC_SEQ_CST);
-	     k > 0; k--)
+	for (unsigned k = 0; k < spawned; k++)
 		sem_up(&never_up);
 }
 
@@ -231,6 +234,7 @@ static uint64_t ours_per_switch(unsigned n, bool pair, const char **why)
 {
 	unsigned cpu = sched_cpu();
 	unsigned measured = pair ? 2 : n;
+	uint64_t before = frame_free_count();
 
 	waiting = 0;
 	win.stop = 0;
@@ -246,10 +250,11 @@ static uint64_t ours_per_switch(unsigned n, bool pair, const char **why)
 	}
 	if ((*why = spawn_all(measured_yielder, n - measured, measured, cpu,
 			      stop_measured))) {
-		release_waiters();
+		release_waiters(n - measured);
 		join_all(n - measured);
 		return 0;
 	}
+	frames_taken = before - frame_free_count();
 	if (!pair) {
 		sched_yield_cpu();         /* every one has run once */
 		window_start(cpu);
@@ -258,7 +263,7 @@ static uint64_t ours_per_switch(unsigned n, bool pair, const char **why)
 	}
 	for (unsigned k = n - measured; k < n; k++)
 		context_join(ids[k], NULL);
-	release_waiters();
+	release_waiters(n - measured);
 	join_all(n - measured);
 	return win.best;
 }
@@ -302,6 +307,10 @@ static uint64_t switch_table(bool pair, const char **why)
 
 		if (*why)
 			return 0;
+		if (!pair && sizes[i] == MAX_CONTEXTS)
+			kprintf("BENCH ring: %u contexts of ours took %lu MiB "
+				"(stacks, page tables, heap)\n", MAX_CONTEXTS,
+				(unsigned long)(frames_taken >> 8));
 		r = redox_per_switch(sizes[i], pair, why);
 		if (*why)
 			return 0;
@@ -378,8 +387,9 @@ static struct lock_cpu {
 static volatile int locks_go, locks_stop;
 static unsigned locks_reached;       /* atomic: CPUs at the goal */
 
-static void stop_lockers(void)
+static void stop_lockers(unsigned spawned)
 {
+	(void)spawned;
 	locks_go = locks_stop = 1;
 }
 
@@ -491,8 +501,9 @@ static long world_driver(void *unused)
 	return 0;
 }
 
-static void abort_drivers(void)
+static void abort_drivers(unsigned spawned)
 {
+	(void)spawned;
 	drivers_abort = 1;
 }
 
