@@ -103,15 +103,32 @@ static int load_state(const struct context *c)
 /* ---- Switching: the scheduler's two hooks ---- */
 
 /**
- * ## Where the scheduler meets the switch
+ * ## Switching
  *
  * Chapter 07 kept a ring of runnable contexts per CPU, touched only by
  * that CPU, and an inbox for the others. From this chapter on, what
  * runs next is the scheduler's decision (sched.c): a run queue per CPU
- * with a lock, which other CPUs may also take work from. This file
- * keeps what only it knows, the registers: the scheduler calls
- * `sched_env_switch()` with the entity it leaves and the one it picked,
- * and this file turns them back into contexts for `switch_to()`.
+ * with a lock, which other CPUs may also take work from. The current
+ * context stops running in the scheduler's `schedule()`: it is RUNNING
+ * (a yield, or a preemption: it goes back into a run queue), BLOCKED
+ * (it waits to be woken) or EXITED (it never comes back). schedule()
+ * turns interrupts off itself, and panics if a spinlock is held or
+ * preemption is disabled: a context that switched away holding a lock
+ * would leave it held for as long as it is away, and every other
+ * context that wants it would spin.
+ *
+ * This file keeps what only it knows, the registers, in two hooks the
+ * scheduler calls:
+ *
+ * - `sched_env_switch()`, with the entity it leaves and the one it
+ *   picked: this file turns them back into contexts for `switch_to()`;
+ * - `sched_env_exited()`, from `sched_finish()` in the context that
+ *   runs next, when the one it replaced has exited and is now off its
+ *   CPU for good: now its joiner may free it. Marking it done and
+ *   waking the joiner happens here, not in context_exit(): until
+ *   switch_to() has left the old stack, freeing that stack would pull
+ *   the floor from under the CPU. After the exchange below, the exited
+ *   context is the joiner's: this CPU does not touch it again.
  */
 struct sched_entity *sched_env_switch(struct sched_entity *prev,
 				      struct sched_entity *next)
@@ -124,15 +141,7 @@ struct sched_entity *sched_env_switch(struct sched_entity *prev,
 	return &from->se;
 }
 
-/*
- * The scheduler's report that prev has exited and is off its CPU for
- * good (sched_finish(), in the context that runs next): now its joiner
- * may free it. Marking it done and waking the joiner happens here, not
- * in context_exit(): until switch_to() has left prev's stack, freeing
- * that stack would pull the floor from under the CPU. After the
- * exchange below, prev is the joiner's: this CPU does not touch it
- * again. Interrupts off.
- */
+/* Interrupts off. */
 void sched_env_exited(struct sched_entity *se)
 {
 	struct context *prev = ctx_of(se), *joiner;
@@ -518,6 +527,24 @@ int context_state(ctx_id_t id)
 }
 
 /* ---- Reports ---- */
+
+/**
+ * ## Naming a context in a report
+ *
+ * When a context overflows its stack, it writes into the guard page
+ * below it and takes a page fault. To deliver it the CPU must push the
+ * fault's frame on the very stack that is full, which faults again, so
+ * it raises a double fault instead, on its own stack (IST1, chapter
+ * 03). CR2 still holds the address in the guard page. The report
+ * (report.c) asks `context_describe_addr(CR2)` first, which looks at
+ * the running context and then at every context of the table, and
+ * prints "the guard page below the stack of context 5 'worker' (CPU
+ * 1)": the student learns which thread overflowed, not only that a
+ * stack did. The CPU named is the one the context last ran on (or is
+ * queued on), since contexts move between CPUs from this chapter on. A
+ * CPU's first context is left to kstack.c, whose names ("the boot
+ * CPU's kernel stack") say more.
+ */
 
 static const char *describe(const struct context *c, uint64_t va,
 			    char *buf, size_t len)

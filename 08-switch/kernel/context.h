@@ -38,10 +38,15 @@
 
 typedef long (*context_fn)(void *arg);
 
-/*
- * A context. The first ten fields are switch_to()'s (switch.h gives
- * their offsets; context.c checks them); the rest is context.c's.
- * Invariants:
+/**
+ * ## The context
+ *
+ * The first ten fields are switch_to()'s (switch.h gives their
+ * offsets; context.c checks them); the rest is context.c's, except
+ * `se`, the scheduler's part. The FPU area is the last member, as long
+ * as the CPU's save area (`fpu_size`, fpu.c), 64-byte aligned for
+ * XSAVE. Invariants:
+ *
  * - its state, CPU and queue links are `se`'s, and follow the rules of
  *   scheduler.h (the scheduler changes them, under run-queue locks);
  * - its registers change only on the CPU that runs it, and it runs on
@@ -74,10 +79,15 @@ struct context {
 
 #define CTX_JOIN_DONE ((struct context *)1)
 
-/*
- * One CPU's contexts: what switch_to() needs of the CPU (its TSS).
- * Chapter 07's ring, inbox and current context have become the
- * scheduler's run queue (struct runqueue, this_cpu()->rq).
+/**
+ * ## A CPU's contexts
+ *
+ * One `struct ctx_cpu` per CPU, reached through `this_cpu()->ctx`,
+ * written once, when the CPU's first context is made: what
+ * switch_to() needs of the CPU (its TSS) and which context is its idle
+ * one. Chapter 07's ring, inbox and current context have become the
+ * scheduler's run queue (`struct runqueue`, `this_cpu()->rq`), which
+ * decides what runs.
  */
 struct ctx_cpu {
 	struct tss *tss;          /* its TSS (NULL in the host tests) */
@@ -85,15 +95,21 @@ struct ctx_cpu {
 	struct context *first;    /* its first context: its idle one */
 } __attribute__((aligned(64)));
 
-/*
- * Start contexts on CPU cpu: the code running there (or, for a CPU not
- * started yet, the code it will run first) becomes its first context,
- * named name, on stack (the CPU's own kernel stack, recorded for
- * reports). It is the CPU's idle context: it must end up in
- * context_idle(). tss: that CPU's TSS. Returns the CPU's struct, which
- * the environment must return from ctx_cpu_this() on that CPU from now
- * on; NULL when there is no memory. Once per CPU, interrupts off. The
- * CPU's FPU registers must hold the clean state (fpu_cpu_init()).
+/**
+ * ## The interface
+ *
+ * `context_init()` starts contexts on CPU cpu: the code running there
+ * (or, for a CPU not started yet, the code it will run first) becomes
+ * its first context, named name, on stack (the CPU's own kernel stack,
+ * recorded for reports). It is the CPU's idle context: it must end up
+ * in context_idle(). tss: that CPU's TSS. Returns the CPU's struct,
+ * which the environment must return from ctx_cpu_this() on that CPU
+ * from now on; NULL when there is no memory. Once per CPU, interrupts
+ * off. The CPU's FPU registers must hold the clean state
+ * (fpu_cpu_init()). Its `se` is the scheduler's to set up next
+ * (sched_cpu_init()). The rest of the interface, one comment each
+ * below: spawn (pinned or placed), exit, join, yield, the idle loop,
+ * and what reports and tests ask.
  */
 struct ctx_cpu *context_init(unsigned cpu, struct tss *tss,
 			     const struct kstack *stack, const char *name);

@@ -77,15 +77,17 @@ void ctx_idle_wait(void)
 	cli();
 }
 
-/*
- * Lasting memory. The boot CPU makes every CPU's first context before
- * any other CPU runs (context_setup_cpu(), from kmain and from
- * smp_start()'s step 1), so until context_setup_done() it is alone and
- * takes the memory from boot_alloc(): each CPU's struct ctx_cpu and
- * first context, and the table's first chunk (256 ids), are the boot's
- * memory, as each struct cpu is, and the heap holds only what comes
- * and goes (its self-tests check that it empties). A chunk needed
- * later (more than 255 contexts alive) comes from the heap, and stays.
+/**
+ * ### Memory that lasts
+ *
+ * The boot CPU makes every CPU's first context before any other CPU
+ * runs (context_setup_cpu(), from kmain and from smp_start()'s step 1),
+ * so until context_setup_done() it is alone and takes the memory from
+ * boot_alloc(): each CPU's struct ctx_cpu and first context, and the
+ * table's first chunk (256 ids), are the boot's memory, as each struct
+ * cpu is, and the heap holds only what comes and goes (its self-tests
+ * check that it empties). A chunk needed later (more than 255 contexts
+ * alive) comes from the heap, and stays.
  */
 static bool setup_done;                 /* other CPUs may run now */
 
@@ -129,12 +131,17 @@ _Noreturn void ctx_panic(const char *fmt, ...)
 	panic("%s", msg);
 }
 
-/*
- * The boot CPU, for itself and then for each other CPU before it
- * starts (smp.c, step 1), so that a CPU that has just woken needs no
- * lock and no memory: cpu's first context, named idle/N, on cpu's own
- * kernel stack, which that CPU runs as soon as it enters its idle
- * loop, and its run queue, with that context as its idle context.
+/**
+ * ### A CPU's first context
+ *
+ * `context_setup_cpu(cpu)` runs on the boot CPU, for itself and then
+ * for each other CPU before it starts (smp.c, step 1), so that a CPU
+ * that has just woken needs no lock and no memory: cpu's first
+ * context, named idle/N, on cpu's own kernel stack, which that CPU
+ * runs as soon as it enters its idle loop, and its run queue
+ * (sched_setup_cpu()), with that context as its idle context, never
+ * queued. `context_setup_done()` follows the last one: from then on
+ * other CPUs run, and lasting memory comes from the heap.
  */
 void context_setup_cpu(struct cpu *cpu)
 {
