@@ -5,7 +5,8 @@
  * re-creation of Redox 0.3.5's switch (one global test-and-set lock,
  * an update pass that locks every context, two search passes by id:
  * kernel/redox_sched.c, which the kernel's benchmark, sched_bench.c,
- * also runs with real switches on real CPUs). Also the run queue's own enqueue and pop, a tick, and one lock.
+ * also runs with real switches on real CPUs). Also the run queue's
+ * own enqueue and pop, a tick, and one lock.
  *
  * Host figures, -O2, no sanitizers: the same code the kernel runs, on
  * a host CPU. The kernel's own benchmark measures the whole switch in
