@@ -56,6 +56,22 @@
 
 #define MAX_WORKERS 16
 
+/*
+ * Above MANY_CPUS CPUs the checks are lighter: fewer additions, round
+ * trips and hops, shorter runs. Each virtual CPU is a host thread, and
+ * 16 or 64 of them share this machine's 2 cores, so a check that keeps
+ * many CPUs busy costs the host many times what it costs at 4 CPUs,
+ * and finds no more: what more CPUs add is more of them to wake, steal
+ * from and move between, which the light checks still do, and spread
+ * over all CPUs rather than the first few.
+ */
+#define MANY_CPUS 8
+
+static bool many_cpus(void)
+{
+	return cpu_count() > MANY_CPUS;
+}
+
 static unsigned online_cpus(void)
 {
 	unsigned n = 0;
@@ -155,17 +171,19 @@ static const char *preempt_spinner(void)
 
 struct spread {
 	volatile int go, stop;
+	unsigned pinned;                 /* the first ones, to CPU 0 */
 	uint32_t ran_on[MAX_WORKERS][CPU_MAX / 32];   /* bit per CPU */
 	bool left_pin[MAX_WORKERS];
 	uint64_t runtime[MAX_WORKERS];
 	uint64_t moves[MAX_WORKERS];
+	uint64_t over[MAX_WORKERS];
 };
 static struct spread sp;
 
 static long spread_worker(void *arg)
 {
 	unsigned k = (unsigned)(uintptr_t)arg;
-	bool pinned = k < 2;
+	bool pinned = k < sp.pinned;
 	struct context *me = context_current();
 
 	if (!pinned)
@@ -183,6 +201,7 @@ static long spread_worker(void *arg)
 	}
 	sp.runtime[k] = me->se.runtime;
 	sp.moves[k] = me->se.migrations;
+	sp.over[k] = me->se.overrun_ns;
 	return 0;
 }
 
@@ -195,7 +214,10 @@ static const char *spread_and_pinned(void)
 	unsigned cpus = 0;
 	ctx_id_t ids[MAX_WORKERS];
 
+	if (many_cpus())
+		n = 2 + MANY_CPUS;             /* enough to reach 8 CPUs */
 	memset(&sp, 0, sizeof sp);
+	sp.pinned = 2;
 	for (unsigned k = 0; k < n; k++) {
 		ids[k] = context_spawn(spread_worker, (void *)(uintptr_t)k,
 				       k < 2 ? "pinned" : "free", 0);
@@ -204,9 +226,11 @@ static const char *spread_and_pinned(void)
 	}
 	sp.go = 1;
 	/* Let them run at least 600 ms, and until they have reached the
-	 * CPUs they must (below), for at most 5 s: on a busy host a
-	 * virtual CPU may get no time for a while. */
-	for (unsigned ms = 0; ms < 5000; ms += 100) {
+	 * CPUs they must (below), for at most 5 s by the clock: on a busy
+	 * host a virtual CPU may get no time for a while, and a sleep of
+	 * 100 ms may last 400 with 64 of them. */
+	for (uint64_t t0 = clock_ns(), ms = 0; ms < 5000;
+	     ms = (clock_ns() - t0) / 1000000) {
 		unsigned reached = 0;
 
 		sleep_ms(100);
@@ -247,6 +271,61 @@ static const char *spread_and_pinned(void)
 	kprintf("sched: CPU time of the %u free ones, max/min %lu.%02lu\n",
 		n - 2, (unsigned long)(lo ? hi / lo : 0),
 		(unsigned long)(lo ? hi * 100 / lo % 100 : 0));
+	return NULL;
+}
+
+/* ---- fair_share ---- */
+
+/*
+ * FAIR_K CPU-bound contexts per CPU, placed by spawn (each on the least
+ * loaded CPU) and free to move, for FAIR_MS: each should get 1/FAIR_K
+ * of a CPU, and the largest CPU time of them at most 1.2 times the
+ * smallest. A context is charged the time it held its CPU by the
+ * kernel's clock, so a virtual CPU the host lets wait (4 of them on
+ * this machine's 2 cores) charges its context the wait as well: on
+ * more CPUs than the host has cores that noise grows, so the bound is
+ * checked up to FAIR_MAX_CPUS, and the ratio printed everywhere.
+ */
+#define FAIR_K 2
+#define FAIR_MS 1000
+#define FAIR_MAX_CPUS 4
+
+static const char *fair_share(void)
+{
+	unsigned ncpu = online_cpus(), n = FAIR_K * ncpu;
+	uint64_t lo = ~0ull, hi = 0, ratio;
+	ctx_id_t ids[MAX_WORKERS];
+
+	n = n > MAX_WORKERS ? MAX_WORKERS : n;
+	n = many_cpus() ? MANY_CPUS : n;
+	memset(&sp, 0, sizeof sp);
+	for (unsigned k = 0; k < n; k++)
+		if ((ids[k] = context_spawn(spread_worker,
+				(void *)(uintptr_t)k, "cpu-bound",
+				CTX_ANY_CPU)) <= 0)
+			return ktest_why("spawn %u failed", k);
+	sp.go = 1;
+	sleep_ms(many_cpus() ? FAIR_MS / 3 : FAIR_MS);
+	sp.stop = 1;
+	for (unsigned k = 0; k < n; k++) {
+		context_join(ids[k], NULL);
+		lo = sp.runtime[k] < lo ? sp.runtime[k] : lo;
+		hi = sp.runtime[k] > hi ? sp.runtime[k] : hi;
+	}
+	ratio = lo ? hi * 100 / lo : ~0ull;
+	for (unsigned k = 0; ratio > 120 && k < n; k++)   /* why */
+		kprintf("sched: context %u: %lu ms, %lu moves, %lu us owed\n",
+			k, (unsigned long)(sp.runtime[k] / 1000000),
+			(unsigned long)sp.moves[k],
+			(unsigned long)(sp.over[k] / 1000));
+	kprintf("sched: %u CPU-bound contexts on %u CPUs, %u ms: CPU time "
+		"max/min %lu.%02lu\n", n, ncpu,
+		many_cpus() ? FAIR_MS / 3 : FAIR_MS,
+		(unsigned long)(ratio / 100), (unsigned long)(ratio % 100));
+	if (ncpu <= FAIR_MAX_CPUS && ratio > 120)
+		return ktest_why("CPU time max/min %lu.%02lu, above 1.20",
+				 (unsigned long)(ratio / 100),
+				 (unsigned long)(ratio % 100));
 	return NULL;
 }
 
@@ -319,64 +398,122 @@ const char *sleep_accuracy(void)     /* also sched_bench.c's */
 
 /* ---- lock_mutex_totals ---- */
 
-#define LOCK_ADDS 1000
-#define MUTEX_ADDS 250
-
+/*
+ * count_under_locks(who, n, lock_adds, mutex_adds): n contexts, free
+ * to move, each adding lock_adds times to one counter under a spinlock
+ * and mutex_adds times to another under the sleeping mutex, with a
+ * window inside the mutex where a tick may preempt the holder. The
+ * scenario sched runs it small, the scenario stress at full size.
+ */
 static struct spinlock count_lock = SPINLOCK_INIT("test counter");
 static struct mutex count_mutex;
 static volatile uint64_t by_lock, by_mutex;
+static unsigned lock_adds, mutex_adds;
+static uint64_t adders_preempted;     /* atomic */
+
+static unsigned lock_gap;            /* work between two additions */
+
+/* Some work of this context's own, between two turns at the lock. */
+static uint64_t own_work(uint64_t x, unsigned rounds)
+{
+	for (unsigned j = 0; j < rounds; j++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+	}
+	__asm__ volatile("" : "+r"(x));
+	return x;
+}
 
 static long adder(void *unused)
 {
+	uint64_t x = (uintptr_t)context_current();
+
 	(void)unused;
-	for (unsigned i = 0; i < LOCK_ADDS; i++) {
+	for (unsigned i = 0; i < lock_adds; i++) {
+		x = own_work(x, lock_gap);
 		spin_lock(&count_lock);
 		by_lock = by_lock + 1;
 		spin_unlock(&count_lock);
 	}
-	for (unsigned i = 0; i < MUTEX_ADDS; i++) {
+	for (unsigned i = 0; i < mutex_adds; i++) {
 		mutex_lock(&count_mutex);
 		uint64_t v = by_mutex;     /* a window: a tick may preempt */
 		spin_ms(0);
 		by_mutex = v + 1;
 		mutex_unlock(&count_mutex);
 	}
+	__atomic_fetch_add(&adders_preempted,
+			   context_current()->se.preempted, __ATOMIC_RELAXED);
 	return 0;
+}
+
+static const char *count_under_locks(const char *who, unsigned n,
+				     unsigned lock_n, unsigned mutex_n)
+{
+	ctx_id_t *ids = kcalloc(n, sizeof *ids);
+	uint64_t t0 = clock_ns();
+	unsigned spawned = 0;
+
+	if (!ids)
+		return ktest_why("no memory for %u ids", n);
+	by_lock = by_mutex = adders_preempted = 0;
+	count_lock.acquired = count_lock.contended = 0;   /* free: ours */
+	count_lock.halts = count_lock.spins = count_lock.longest = 0;
+	lock_adds = lock_n;
+	mutex_adds = mutex_n;
+	mutex_init(&count_mutex, "test mutex");
+	while (spawned < n && (ids[spawned] = context_spawn(adder, NULL,
+			"adder", CTX_ANY_CPU)) > 0)
+		spawned++;
+	for (unsigned k = 0; k < spawned; k++)
+		context_join(ids[k], NULL);
+	kfree(ids);
+	if (spawned != n)
+		return ktest_why("spawn %u of %u failed", spawned, n);
+	if (by_lock != (uint64_t)n * lock_n ||
+	    by_mutex != (uint64_t)n * mutex_n)
+		return ktest_why("totals %lu and %lu, not %lu and %lu",
+				 (unsigned long)by_lock,
+				 (unsigned long)by_mutex,
+				 (unsigned long)n * lock_n,
+				 (unsigned long)n * mutex_n);
+	kprintf("%s: %u contexts added %lu times under the spinlock, %lu "
+		"under the mutex\n", who, n, (unsigned long)n * lock_n,
+		(unsigned long)n * mutex_n);
+	kprintf("%s: both totals exact; %lu mutex waits slept; %lu "
+		"preemptions; %lu ms\n", who,
+		(unsigned long)count_mutex.contended,
+		(unsigned long)adders_preempted,
+		(unsigned long)((clock_ns() - t0) / 1000000));
+	kprintf("%s: the spinlock: %lu of %lu takers waited, %lu of them "
+		"halted; longest wait %lu us\n", who,
+		(unsigned long)count_lock.contended,
+		(unsigned long)count_lock.acquired,
+		(unsigned long)count_lock.halts,
+		(unsigned long)(count_lock.longest * 1000000 /
+				clock_tsc_hz()));
+	return NULL;
 }
 
 static const char *lock_mutex_totals(void)
 {
 	unsigned n = 4 * online_cpus();
-	ctx_id_t ids[MAX_WORKERS];
-	uint64_t t0 = clock_ns();
 
-	n = n > MAX_WORKERS ? MAX_WORKERS : n;
-	by_lock = by_mutex = 0;
-	mutex_init(&count_mutex, "test mutex");
-	for (unsigned k = 0; k < n; k++)
-		if ((ids[k] = context_spawn(adder, NULL, "adder",
-					    CTX_ANY_CPU)) <= 0)
-			return ktest_why("spawn %u failed", k);
-	for (unsigned k = 0; k < n; k++)
-		context_join(ids[k], NULL);
-	if (by_lock != (uint64_t)n * LOCK_ADDS ||
-	    by_mutex != (uint64_t)n * MUTEX_ADDS)
-		return ktest_why("totals %lu and %lu, not %u and %u",
-				 (unsigned long)by_lock,
-				 (unsigned long)by_mutex, n * LOCK_ADDS,
-				 n * MUTEX_ADDS);
-	kprintf("sched: %u contexts added %u times under the spinlock, %u "
-		"under the mutex\n", n, n * LOCK_ADDS, n * MUTEX_ADDS);
-	kprintf("sched: both totals exact; %lu mutex waits slept; %lu ms\n",
-		(unsigned long)count_mutex.contended,
-		(unsigned long)((clock_ns() - t0) / 1000000));
-	return NULL;
+	lock_gap = 0;
+	if (many_cpus())
+		return count_under_locks("sched", MAX_WORKERS / 2, 250, 50);
+	return count_under_locks("sched", n > MAX_WORKERS ? MAX_WORKERS : n,
+				 1000, 250);
 }
 
 /* ---- bounded_buffer ---- */
 
 #define ITEMS 4000
+#define ITEMS_MANY 1000
 #define SLOTS 4
+
+static unsigned items;
 
 static struct semaphore empty, full;
 static struct spinlock ring_lock = SPINLOCK_INIT("test ring");
@@ -387,7 +524,7 @@ static long producer(void *arg)
 {
 	unsigned base = (unsigned)(uintptr_t)arg;
 
-	for (unsigned i = 1; i <= ITEMS; i++) {
+	for (unsigned i = 1; i <= items; i++) {
 		sem_down(&empty);
 		spin_lock(&ring_lock);
 		ring[ring_in++ % SLOTS] = base + i;
@@ -400,7 +537,7 @@ static long producer(void *arg)
 static long consumer(void *unused)
 {
 	(void)unused;
-	for (unsigned i = 0; i < ITEMS; i++) {
+	for (unsigned i = 0; i < items; i++) {
 		unsigned v;
 
 		sem_down(&full);
@@ -419,6 +556,7 @@ static const char *bounded_buffer(void)
 	ctx_id_t ids[4];
 	uint64_t want = 0;
 
+	items = many_cpus() ? ITEMS_MANY : ITEMS;
 	sem_init(&empty, SLOTS, "empty slots");
 	sem_init(&full, 0, "full slots");
 	ring_in = ring_out = 0;
@@ -435,9 +573,9 @@ static const char *bounded_buffer(void)
 	}
 	for (unsigned k = 0; k < 4; k++)
 		context_join(ids[k], NULL);
-	for (unsigned i = 1; i <= ITEMS; i++)
+	for (unsigned i = 1; i <= items; i++)
 		want += 2ull * i + 1000000;
-	if (consumed_n != 2 * ITEMS || consumed_sum != want ||
+	if (consumed_n != 2 * items || consumed_sum != want ||
 	    empty.count != SLOTS || full.count != 0)
 		return ktest_why("%lu items, sum %lu (not %lu), semaphores "
 				 "%ld/%ld", (unsigned long)consumed_n,
@@ -445,7 +583,7 @@ static const char *bounded_buffer(void)
 				 (unsigned long)want, empty.count,
 				 full.count);
 	kprintf("sched: bounded buffer: %u items through %u slots, sum "
-		"exact, %lu waits slept\n", 2 * ITEMS, SLOTS,
+		"exact, %lu waits slept\n", 2 * items, SLOTS,
 		(unsigned long)(empty.q.sleeps + full.q.sleeps));
 	return NULL;
 }
@@ -453,7 +591,10 @@ static const char *bounded_buffer(void)
 /* ---- lost_wakeup_hunt ---- */
 
 #define HUNT_ROUNDS 3000
+#define HUNT_ROUNDS_MANY 1000
 #define HUNT_PAIRS 4
+
+static unsigned hunt_rounds;
 
 struct pair {
 	struct semaphore ping, pong;
@@ -465,7 +606,7 @@ static long pinger(void *arg)
 {
 	struct pair *p = arg;
 
-	for (unsigned i = 0; i < HUNT_ROUNDS; i++) {
+	for (unsigned i = 0; i < hunt_rounds; i++) {
 		sem_up(&p->ping);
 		sem_down(&p->pong);
 		p->rounds = i + 1;
@@ -477,7 +618,7 @@ static long ponger(void *arg)
 {
 	struct pair *p = arg;
 
-	for (unsigned i = 0; i < HUNT_ROUNDS; i++) {
+	for (unsigned i = 0; i < hunt_rounds; i++) {
 		sem_down(&p->ping);
 		sem_up(&p->pong);
 	}
@@ -492,26 +633,30 @@ static const char *lost_wakeup_hunt(void)
 	struct sched_cpu_stats st;
 
 	np = np > HUNT_PAIRS ? HUNT_PAIRS : np;
+	hunt_rounds = many_cpus() ? HUNT_ROUNDS_MANY : HUNT_ROUNDS;
+	/* Pair i on CPUs a and b, spread over all CPUs: 0-1, 2-3, ... up
+	 * to 8 CPUs; 0-8, 16-24, 32-40, 48-56 on 64. */
 	for (unsigned i = 0; i < np; i++) {
+		unsigned a = i * (ncpu / np), b = ncpu / (2 * np);
+
+		b = (a + (b ? b : 1)) % ncpu;
 		sem_init(&pairs[i].ping, 0, "ping");
 		sem_init(&pairs[i].pong, 0, "pong");
 		pairs[i].rounds = 0;
-		ids[2 * i] = context_spawn(pinger, &pairs[i], "pinger",
-					   (2 * i) % ncpu);
-		ids[2 * i + 1] = context_spawn(ponger, &pairs[i], "ponger",
-					       (2 * i + 1) % ncpu);
+		ids[2 * i] = context_spawn(pinger, &pairs[i], "pinger", a);
+		ids[2 * i + 1] = context_spawn(ponger, &pairs[i], "ponger", b);
 		if (ids[2 * i] <= 0 || ids[2 * i + 1] <= 0)
 			return ktest_why("spawn failed");
 	}
 	for (unsigned i = 0; i < np; i++)
-		while (pairs[i].rounds != HUNT_ROUNDS) {
+		while (pairs[i].rounds != hunt_rounds) {
 			unsigned r = pairs[i].rounds;
 
 			sleep_ms(500);
 			if (pairs[i].rounds == r)
 				return ktest_why("pair %u stopped at round %u "
 						 "of %u: a wake-up was lost",
-						 i, r, HUNT_ROUNDS);
+						 i, r, hunt_rounds);
 		}
 	for (unsigned k = 0; k < 2 * np; k++)
 		context_join(ids[k], NULL);
@@ -521,7 +666,7 @@ static const char *lost_wakeup_hunt(void)
 			raced += st.raced;
 		}
 	kprintf("sched: lost wake-up hunt: %u pairs x %u round trips, none "
-		"lost, %lu ms\n", np, HUNT_ROUNDS,
+		"lost, %lu ms\n", np, hunt_rounds,
 		(unsigned long)((clock_ns() - t0) / 1000000));
 	kprintf("sched: %lu reschedule IPIs so far, %lu woken before they "
 		"slept\n", (unsigned long)kicks, (unsigned long)raced);
@@ -538,67 +683,153 @@ struct fpu_image {                       /* fpu_probe.asm's layout */
 };
 void fpu_fill_call(const struct fpu_image *in, void (*fn)(void *),
 		   void *arg, struct fpu_image *out);
+void fpu_dump(struct fpu_image *out);
 
+/*
+ * 16 watchers, each with its own XMM0-15, MXCSR and x87 control word
+ * (fpu_fill_call() loads them, then calls watch(), which is C built
+ * without SSE and so leaves them alone). After every switch back to it
+ * (a preemption, a move, a hop) a watcher reads the registers again
+ * (fpu_dump()) and compares: a register another context's values, or
+ * the clean state's, leaked into is a corruption, counted. A watcher
+ * first hops over `hops` CPUs (pinned to each in turn, 3 ms on each);
+ * then, free to move, it spins until it has seen `want` preemptions
+ * and *stop is set (or for 5 s more after stop, on a machine whose
+ * CPUs outnumber the contexts, where nobody preempts it).
+ */
 #define FPU_WORKERS 16
-#define FPU_HOPS 12
 
 static struct fpu_image fin[FPU_WORKERS], fout[FPU_WORKERS];
-static uint64_t fpu_moves;
+static ctx_id_t fpu_ids[FPU_WORKERS];
+static struct {
+	unsigned hops;
+	uint64_t want;
+	const volatile int *stop;
+	uint64_t checks, preempted, moves, bad;   /* atomic sums */
+} fw;
 
-static void hop_and_spin(void *arg)
+static bool same_fpu(const struct fpu_image *a, const struct fpu_image *b)
 {
-	unsigned k = (unsigned)(uintptr_t)arg, n = cpu_count();
-
-	for (unsigned h = 0; h < FPU_HOPS; h++) {
-		sched_set_affinity((int)((k + h) % n));
-		spin_ms(3);                      /* preempted here */
-	}
-	sched_set_affinity(SCHED_ANY_CPU);
-	__atomic_fetch_add(&fpu_moves, context_current()->se.migrations,
-			   __ATOMIC_RELAXED);
+	return memcmp(a->xmm, b->xmm, sizeof a->xmm) == 0 &&
+	       a->mxcsr == b->mxcsr && a->fcw == b->fcw;
 }
 
-static long fpu_hopper(void *arg)
+static void watch(void *arg)
+{
+	unsigned k = (unsigned)(uintptr_t)arg, n = cpu_count(), h = 0;
+	struct context *me = context_current();
+	uint64_t seen = me->switches, p0 = me->se.preempted;
+	uint64_t checks = 0, bad = 0, hop_end = 0, give_up = 0;
+	struct fpu_image now;
+
+	for (;;) {
+		uint64_t t = clock_ns();
+
+		if (h < fw.hops && t >= hop_end) {
+			sched_set_affinity((int)((k + h++) % n));
+			hop_end = clock_ns() + 3000000ull;
+		} else if (h == fw.hops) {
+			sched_set_affinity(SCHED_ANY_CPU);
+			h++;
+		}
+		if (me->switches != seen) {      /* it was away: look */
+			seen = me->switches;
+			fpu_dump(&now);
+			checks++;
+			bad += !same_fpu(&now, &fin[k]);
+		}
+		if (h > fw.hops && (!fw.stop || *fw.stop)) {
+			if (!give_up)
+				give_up = t + 5000000000ull;
+			if (me->se.preempted - p0 >= fw.want || t >= give_up)
+				break;
+		}
+		cpu_relax();
+	}
+	__atomic_fetch_add(&fw.checks, checks, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fw.bad, bad, __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fw.preempted, me->se.preempted - p0,
+			   __ATOMIC_RELAXED);
+	__atomic_fetch_add(&fw.moves, me->se.migrations, __ATOMIC_RELAXED);
+}
+
+static long fpu_watcher(void *arg)
 {
 	unsigned k = (unsigned)(uintptr_t)arg;
 
-	fpu_fill_call(&fin[k], hop_and_spin, arg, &fout[k]);
-	return memcmp(fin[k].xmm, fout[k].xmm, sizeof fin[k].xmm) == 0 &&
-	       fin[k].mxcsr == fout[k].mxcsr && fin[k].fcw == fout[k].fcw;
+	fpu_fill_call(&fin[k], watch, arg, &fout[k]);
+	return same_fpu(&fin[k], &fout[k]);
 }
 
-static const char *migration_keeps_fpu(void)
+/* Patterns: every byte of every register differs between contexts
+ * and registers; MXCSR differs in each context (rounding control, and
+ * two sticky exception flags, harmless with every exception masked);
+ * the x87 control word in its rounding control. */
+static const char *fpu_start(unsigned hops, uint64_t want,
+			     const volatile int *stop)
 {
-	ctx_id_t ids[FPU_WORKERS];
-	unsigned kept = 0;
-
-	fpu_moves = 0;
+	memset(&fw, 0, sizeof fw);
+	fw.hops = hops;
+	fw.want = want;
+	fw.stop = stop;
 	for (unsigned k = 0; k < FPU_WORKERS; k++) {
 		memset(&fin[k], 0, sizeof fin[k]);
 		for (unsigned r = 0; r < 16; r++)
 			memset(fin[k].xmm[r], (int)(k * 16 + r + 1), 16);
-		fin[k].mxcsr = MXCSR_DEFAULT | (k % 4) << 13;
+		fin[k].mxcsr = MXCSR_DEFAULT | (k % 4) << 13 | k / 4;
 		fin[k].fcw = (uint16_t)(FCW_DEFAULT | (k % 4) << 10);
-		ids[k] = context_spawn(fpu_hopper, (void *)(uintptr_t)k,
-				       "fpu-hopper", CTX_ANY_CPU);
-		if (ids[k] <= 0)
+		fpu_ids[k] = context_spawn(fpu_watcher, (void *)(uintptr_t)k,
+					   "fpu-watcher", CTX_ANY_CPU);
+		if (fpu_ids[k] <= 0) {
+			static const volatile int now = 1;
+
+			fw.stop = &now;          /* the others end at once */
+			fw.want = 0;
+			while (k--)
+				context_join(fpu_ids[k], NULL);
 			return ktest_why("spawn failed");
+		}
 	}
+	return NULL;
+}
+
+static const char *fpu_finish(const char *who)
+{
+	unsigned kept = 0;
+
 	for (unsigned k = 0; k < FPU_WORKERS; k++) {
 		long same = 0;
 
-		context_join(ids[k], &same);
-		kept += same == 1;
+		if (fpu_ids[k] > 0 && context_join(fpu_ids[k], &same) == 0)
+			kept += same == 1;
+		fpu_ids[k] = 0;
 	}
-	if (kept != FPU_WORKERS)
-		return ktest_why("%u of %u contexts lost FPU state",
-				 FPU_WORKERS - kept, FPU_WORKERS);
-	if (cpu_count() > 1 && fpu_moves == 0)
+	if (kept != FPU_WORKERS || fw.bad)
+		return ktest_why("%u of %u contexts lost FPU state (%lu of "
+				 "%lu checks wrong)", FPU_WORKERS - kept,
+				 FPU_WORKERS, (unsigned long)fw.bad,
+				 (unsigned long)fw.checks);
+	if (cpu_count() > 1 && fw.moves == 0)
 		return ktest_why("no context moved");
-	kprintf("sched: %u contexts kept XMM0-15, MXCSR, FCW over %lu moves "
-		"and preemptions\n", FPU_WORKERS,
-		(unsigned long)fpu_moves);
+	if (fw.want && cpu_count() < FPU_WORKERS && fw.preempted == 0)
+		return ktest_why("no context was preempted");
+	kprintf("%s: %u contexts kept XMM0-15, MXCSR, FCW over %lu moves "
+		"and %lu preemptions\n", who, FPU_WORKERS,
+		(unsigned long)fw.moves, (unsigned long)fw.preempted);
+	kprintf("%s: %lu checks after a switch, 0 corrupted\n", who,
+		(unsigned long)fw.checks);
 	return NULL;
+}
+
+#define FPU_HOPS 12
+#define FPU_HOPS_MANY 4
+
+static const char *migration_keeps_fpu(void)
+{
+	const char *why = fpu_start(many_cpus() ? FPU_HOPS_MANY : FPU_HOPS,
+				    0, NULL);
+
+	return why ? why : fpu_finish("sched");
 }
 
 /* ---- tick_overhead (a figure) ---- */
@@ -661,45 +892,101 @@ const char *tick_overhead(void)      /* also sched_bench.c's */
 
 /* ---- The scenarios ---- */
 
+/* What a scenario runs: its checks, the prefix of its lines, and how
+ * many contexts it has alive at once at most. */
+struct plan {
+	const char *who;
+	const struct selftest *checks;
+	unsigned n;
+	unsigned at_once;
+};
+static const struct plan *plan;
 static uint64_t frames_before;
+static uint32_t live_before;
 
 static const char *back_to_baseline(void)
 {
+	struct context_stats cs;
+
 	heap_trim();
+	context_get_stats(&cs);
 	if (frame_free_count() != frames_before)
 		return ktest_why("%lu frames free, %lu before",
 				 (unsigned long)frame_free_count(),
 				 (unsigned long)frames_before);
-	kprintf("sched: frames, heap pages and stacks back to the baseline "
-		"(%lu frames free)\n", (unsigned long)frames_before);
+	if (cs.live != live_before)
+		return ktest_why("%u contexts alive, %u before", cs.live,
+				 live_before);
+	kprintf("%s: frames, heap pages and stacks back to the baseline "
+		"(%lu frames free)\n", plan->who,
+		(unsigned long)frames_before);
 	return NULL;
 }
 
 /* As many contexts at once as the checks use, spawned and joined
- * first: the page tables of their stack slots stay (kstack.c), so the
- * baseline is taken after them. */
+ * first: the page tables of their stack slots stay (kstack.c), and
+ * so do chunks of the table of ids, so the baseline is taken after
+ * them. */
 static long nothing(void *unused)
 {
 	(void)unused;
 	return 0;
 }
 
-static long warm_up(void *unused)
+static void warm_up(unsigned n)
 {
-	ctx_id_t ids[MAX_WORKERS + 8];
+	ctx_id_t *ids = kcalloc(n, sizeof *ids);
 
-	(void)unused;
-	for (unsigned k = 0; k < MAX_WORKERS + 8; k++)
+	for (unsigned k = 0; ids && k < n; k++)
 		ids[k] = context_spawn(nothing, NULL, "warm-up", CTX_ANY_CPU);
-	for (unsigned k = 0; k < MAX_WORKERS + 8; k++)
+	for (unsigned k = 0; ids && k < n; k++)
 		if (ids[k] > 0)
 			context_join(ids[k], NULL);
+	kfree(ids);
+}
+
+static long run_checks(void *arg)
+{
+	struct sched_cpu_stats st;
+	struct context_stats cs;
+	uint64_t sw = 0, pre = 0, steals = 0;
+
+	plan = arg;
+	warm_up(plan->at_once);
+	heap_trim();
+	frames_before = frame_free_count();   /* this context's own too */
+	context_get_stats(&cs);
+	live_before = cs.live;
+	for (unsigned i = 0; i < plan->n; i++)
+		ktest_report(plan->checks[i].name, plan->checks[i].run());
+	for (unsigned i = 0; i < cpu_count(); i++)
+		if (sched_cpu_stats(i, &st)) {
+			sw += st.switches;
+			pre += st.preemptions;
+			steals += st.steals;
+		}
+	kprintf("%s: %u CPUs: %lu switches, %lu preemptions, %lu "
+		"steals in all\n", plan->who, cpu_count(), (unsigned long)sw,
+		(unsigned long)pre, (unsigned long)steals);
 	return 0;
 }
 
-static const struct selftest checks[] = {
+static void run_plan(const struct plan *p)
+{
+	int e;
+
+	sched_tick_start_all();
+	kprintf("%s: %u CPUs, %u Hz tick, %u ms slices\n", p->who,
+		cpu_count(), SCHED_HZ, SCHED_SLICE_TICKS * 1000 / SCHED_HZ);
+	e = context_run_here(run_checks, (void *)p, "ktest", NULL);
+	if (e)
+		ktest_report(p->who, context_strerror(e));
+}
+
+static const struct selftest sched_checks[] = {
 	{ "preempt_spinner", preempt_spinner },
 	{ "spread_and_pinned", spread_and_pinned },
+	{ "fair_share", fair_share },
 	{ "sleep_accuracy", sleep_accuracy },
 	{ "lock_mutex_totals", lock_mutex_totals },
 	{ "bounded_buffer", bounded_buffer },
@@ -709,39 +996,71 @@ static const struct selftest checks[] = {
 	{ "back_to_baseline", back_to_baseline },
 };
 
-static long run_checks(void *unused)
-{
-	struct sched_cpu_stats st;
-	uint64_t sw = 0, pre = 0, steals = 0;
-
-	(void)unused;
-	warm_up(NULL);
-	heap_trim();
-	frames_before = frame_free_count();   /* this context's own too */
-	for (unsigned i = 0; i < sizeof checks / sizeof checks[0]; i++)
-		ktest_report(checks[i].name, checks[i].run());
-	for (unsigned i = 0; i < cpu_count(); i++)
-		if (sched_cpu_stats(i, &st)) {
-			sw += st.switches;
-			pre += st.preemptions;
-			steals += st.steals;
-		}
-	kprintf("sched: %u CPUs: %lu switches, %lu preemptions, %lu "
-		"steals in all\n", cpu_count(), (unsigned long)sw,
-		(unsigned long)pre, (unsigned long)steals);
-	return 0;
-}
-
 SCENARIO(sched, "chapter 08's checks: the scheduler on every CPU")
 {
-	int e;
+	static const struct plan p = {
+		"sched", sched_checks,
+		sizeof sched_checks / sizeof sched_checks[0],
+		MAX_WORKERS + 8,
+	};
 
-	sched_tick_start_all();
-	kprintf("sched: %u CPUs, %u Hz tick, %u ms slices\n", cpu_count(),
-		SCHED_HZ, SCHED_SLICE_TICKS * 1000 / SCHED_HZ);
-	e = context_run_here(run_checks, NULL, "ktest", NULL);
-	if (e)
-		ktest_report("sched", context_strerror(e));
+	run_plan(&p);
+}
+
+/* ---- stress ---- */
+
+/*
+ * The scenario stress: 4 contexts per CPU add STRESS_LOCK_ADDS times
+ * each under the spinlock and STRESS_MUTEX_ADDS times under the mutex;
+ * then the 16 FPU watchers spin, free to move, checking their
+ * registers after every switch, until each has been preempted
+ * STRESS_PREEMPTIONS times; then everything must be back to the
+ * baseline. tests/sched.tests boots it on 4 CPUs, and 20 times in a
+ * row.
+ *
+ * The watchers do not spin while the adders count, though that would
+ * be harder on the FPU saving: a mutex handed from one adder to the
+ * next waits until the woken one's turn comes in its CPU's queue, and
+ * behind 4 watchers a turn is 40 ms away (10 ms slices, no priority
+ * for the woken), so 160,000 handovers would take hours. That is a
+ * property of plain round robin worth knowing (README, exercise 4).
+ */
+#define STRESS_LOCK_ADDS 100000
+#define STRESS_MUTEX_ADDS 10000
+#define STRESS_PREEMPTIONS 10
+
+#define STRESS_GAP 0
+
+static const char *stress_lock_mutex_totals(void)
+{
+	lock_gap = STRESS_GAP;
+	return count_under_locks("stress", 4 * online_cpus(),
+				 STRESS_LOCK_ADDS, STRESS_MUTEX_ADDS);
+}
+
+static const char *stress_fpu_over_preemption(void)
+{
+	static const volatile int at_once = 1;
+	const char *why = fpu_start(0, STRESS_PREEMPTIONS, &at_once);
+
+	return why ? why : fpu_finish("stress");
+}
+
+static const struct selftest stress_checks[] = {
+	{ "stress_lock_mutex_totals", stress_lock_mutex_totals },
+	{ "stress_fpu_over_preemption", stress_fpu_over_preemption },
+	{ "back_to_baseline", back_to_baseline },
+};
+
+SCENARIO(stress, "chapter 08's stress: locks, mutex, FPU, preempted")
+{
+	struct plan p = {
+		"stress", stress_checks,
+		sizeof stress_checks / sizeof stress_checks[0],
+		4 * online_cpus() + 8,
+	};
+
+	run_plan(&p);
 }
 
 /* ---- watchdog ---- */

@@ -83,6 +83,9 @@ struct sched_entity {
 	bool moving;              /* switched away to change CPU */
 	bool sleeping;            /* on its CPU's sleep list */
 	int slice;                /* ticks left of its time slice */
+	uint64_t turn_start;      /* runtime when its turn began */
+	uint64_t overrun_ns;      /* how far its turns ran past their
+				     slices: taken off the next ones */
 	uint64_t wake_at;         /* sleeping: when to wake, in ns */
 	struct sched_entity *sleep_next;  /* the sleep list, by wake_at */
 	uint64_t exec_start;      /* ns: when it last began to run */
