@@ -40,8 +40,8 @@
  *   stays where the world can come back to it.
  *
  * The driver is also the world's idle context for its CPU (Redox gives
- * every CPU one, with the lowest ids), and takes its turn in the round
- * robin like any other, as Redox's does.
+ * every CPU one; here they take the lowest ids), and takes its turn in
+ * the round robin like any other, as Redox's does.
  *
  * A world context starts in `world_entry()`: its first switch_to()
  * "returns" there, as a new context of ours returns into
