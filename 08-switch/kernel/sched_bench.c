@@ -53,7 +53,7 @@ extern uint64_t tick_share;
  *   stack and FPU area are out of every cache. Ours grows here too, by
  *   what the memory costs, not by its decision: no target.
  *
- * Each figure is the best of many short stretches: ours, of 100
+ * Each figure is the best of many short stretches: ours, of 250
  * windows of 200 switches in a row; Redox's, of 25 batches that each
  * visit about 2,000 contexts (at least 2 switches). A host that takes
  * the CPU away from QEMU only ever adds time, and a short stretch
@@ -155,7 +155,7 @@ static void join_all(unsigned n)
  * preempted: no two of them are in the middle of a note at once.
  */
 #define WINDOW 200
-#define WINDOWS 100
+#define WINDOWS 250
 
 static struct {
 	volatile int stop;        /* the measurement is over */
