@@ -282,50 +282,86 @@ static const char *spread_and_pinned(void)
  * of a CPU, and the largest CPU time of them at most 1.2 times the
  * smallest. A context is charged the time it held its CPU by the
  * kernel's clock, so a virtual CPU the host lets wait (4 of them on
- * this machine's 2 cores) charges its context the wait as well: on
- * more CPUs than the host has cores that noise grows, so the bound is
- * checked up to FAIR_MAX_CPUS, and the ratio printed everywhere.
+ * this machine's 2 cores) charges its context the wait as well. The
+ * scheduler pays that back with shorter turns (sched.c, "Fair turns on
+ * a late tick"), but a wait of 100 ms or more just before the end, on
+ * a host busy with other work, is not repaid yet when the run stops.
+ * So a run above the bound is run again, up to FAIR_RUNS times in all:
+ * the host's noise comes and goes, while a scheduler that is unfair
+ * (a CPU left with three contexts, a queue that skips one) fails
+ * every run. On more CPUs than the host has cores the noise grows, so
+ * the bound is checked up to FAIR_MAX_CPUS, and the ratio of one run
+ * printed everywhere.
  */
 #define FAIR_K 2
 #define FAIR_MS 1000
 #define FAIR_MAX_CPUS 4
+#define FAIR_RUNS 3
 
-static const char *fair_share(void)
+/* max/min of a[0..n-1], times 100 */
+static uint64_t ratio_of(const uint64_t *a, unsigned n)
 {
-	unsigned ncpu = online_cpus(), n = FAIR_K * ncpu;
-	uint64_t lo = ~0ull, hi = 0, ratio;
+	uint64_t lo = ~0ull, hi = 0;
+
+	for (unsigned k = 0; k < n; k++) {
+		lo = a[k] < lo ? a[k] : lo;
+		hi = a[k] > hi ? a[k] : hi;
+	}
+	return lo ? hi * 100 / lo : ~0ull;
+}
+
+/* One run: n CPU-bound contexts for ms; their CPU time's max/min. */
+static const char *fair_run(unsigned n, unsigned ms, uint64_t *ratio)
+{
 	ctx_id_t ids[MAX_WORKERS];
 
-	n = n > MAX_WORKERS ? MAX_WORKERS : n;
-	n = many_cpus() ? MANY_CPUS : n;
 	memset(&sp, 0, sizeof sp);
 	for (unsigned k = 0; k < n; k++)
 		if ((ids[k] = context_spawn(spread_worker,
 				(void *)(uintptr_t)k, "cpu-bound",
-				CTX_ANY_CPU)) <= 0)
+				CTX_ANY_CPU)) <= 0) {
+			sp.go = sp.stop = 1;
+			for (unsigned j = 0; j < k; j++)
+				context_join(ids[j], NULL);
 			return ktest_why("spawn %u failed", k);
+		}
 	sp.go = 1;
-	sleep_ms(many_cpus() ? FAIR_MS / 3 : FAIR_MS);
+	sleep_ms(ms);
 	sp.stop = 1;
-	for (unsigned k = 0; k < n; k++) {
+	for (unsigned k = 0; k < n; k++)
 		context_join(ids[k], NULL);
-		lo = sp.runtime[k] < lo ? sp.runtime[k] : lo;
-		hi = sp.runtime[k] > hi ? sp.runtime[k] : hi;
+	*ratio = ratio_of(sp.runtime, n);
+	return NULL;
+}
+
+static const char *fair_share(void)
+{
+	unsigned ncpu = online_cpus(), n = FAIR_K * ncpu;
+	unsigned ms = many_cpus() ? FAIR_MS / 3 : FAIR_MS;
+	uint64_t ratio = ~0ull;
+	const char *why = NULL;
+
+	n = n > MAX_WORKERS ? MAX_WORKERS : n;
+	n = many_cpus() ? MANY_CPUS : n;
+	for (unsigned run = 0; run < FAIR_RUNS && ratio > 120; run++) {
+		if ((why = fair_run(n, ms, &ratio)))
+			return why;
+		kprintf("sched: %u CPU-bound contexts on %u CPUs, %u ms: CPU "
+			"time max/min %lu.%02lu\n", n, ncpu, ms,
+			(unsigned long)(ratio / 100),
+			(unsigned long)(ratio % 100));
+		for (unsigned k = 0; ratio > 120 && k < n; k++)  /* why */
+			kprintf("sched: context %u: %lu ms, %lu moves, %lu "
+				"us owed\n", k,
+				(unsigned long)(sp.runtime[k] / 1000000),
+				(unsigned long)sp.moves[k],
+				(unsigned long)(sp.over[k] / 1000));
+		if (ncpu > FAIR_MAX_CPUS)
+			break;
 	}
-	ratio = lo ? hi * 100 / lo : ~0ull;
-	for (unsigned k = 0; ratio > 120 && k < n; k++)   /* why */
-		kprintf("sched: context %u: %lu ms, %lu moves, %lu us owed\n",
-			k, (unsigned long)(sp.runtime[k] / 1000000),
-			(unsigned long)sp.moves[k],
-			(unsigned long)(sp.over[k] / 1000));
-	kprintf("sched: %u CPU-bound contexts on %u CPUs, %u ms: CPU time "
-		"max/min %lu.%02lu\n", n, ncpu,
-		many_cpus() ? FAIR_MS / 3 : FAIR_MS,
-		(unsigned long)(ratio / 100), (unsigned long)(ratio % 100));
 	if (ncpu <= FAIR_MAX_CPUS && ratio > 120)
-		return ktest_why("CPU time max/min %lu.%02lu, above 1.20",
-				 (unsigned long)(ratio / 100),
-				 (unsigned long)(ratio % 100));
+		return ktest_why("CPU time max/min above 1.20 in %u runs",
+				 FAIR_RUNS);
 	return NULL;
 }
 
@@ -478,16 +514,16 @@ static const char *count_under_locks(const char *who, unsigned n,
 				 (unsigned long)by_mutex,
 				 (unsigned long)n * lock_n,
 				 (unsigned long)n * mutex_n);
-	kprintf("%s: %u contexts added %lu times under the spinlock, %lu "
-		"under the mutex\n", who, n, (unsigned long)n * lock_n,
+	kprintf("%s: %u contexts added %lu times under a spinlock, %lu "
+		"under a mutex\n", who, n, (unsigned long)n * lock_n,
 		(unsigned long)n * mutex_n);
 	kprintf("%s: both totals exact; %lu mutex waits slept; %lu "
 		"preemptions; %lu ms\n", who,
 		(unsigned long)count_mutex.contended,
 		(unsigned long)adders_preempted,
 		(unsigned long)((clock_ns() - t0) / 1000000));
-	kprintf("%s: the spinlock: %lu of %lu takers waited, %lu of them "
-		"halted; longest wait %lu us\n", who,
+	kprintf("%s: spinlock: %lu of %lu waited, %lu halts, longest %lu "
+		"us\n", who,
 		(unsigned long)count_lock.contended,
 		(unsigned long)count_lock.acquired,
 		(unsigned long)count_lock.halts,
@@ -1023,7 +1059,7 @@ SCENARIO(sched, "chapter 08's checks: the scheduler on every CPU")
  * next waits until the woken one's turn comes in its CPU's queue, and
  * behind 4 watchers a turn is 40 ms away (10 ms slices, no priority
  * for the woken), so 160,000 handovers would take hours. That is a
- * property of plain round robin worth knowing (README, exercise 4).
+ * property of plain round robin worth knowing (README, exercise 5).
  */
 #define STRESS_LOCK_ADDS 100000
 #define STRESS_MUTEX_ADDS 10000
