@@ -3,8 +3,10 @@
  * 10,000 contexts, for this scheduler (sched_next() and sched_finish()
  * of a yield, on one CPU, the register switch left out) and for a
  * re-creation of Redox 0.3.5's switch (one global test-and-set lock,
- * an update pass that locks every context, two search passes by id).
- * Also the run queue's own enqueue and pop, a tick, and one lock.
+ * an update pass that locks every context, two search passes by id:
+ * kernel/redox_sched.c, which the kernel's benchmark, sched_bench.c,
+ * also runs with real switches on real CPUs). Also the run queue's
+ * own enqueue and pop, a tick, and one lock.
  *
  * Host figures, -O2, no sanitizers: the same code the kernel runs, on
  * a host CPU. The kernel's own benchmark measures the whole switch in
@@ -21,6 +23,7 @@
 #include "../kernel/runqueue.c"
 #include "../kernel/sched.c"
 #include "../kernel/balance.c"
+#include "../kernel/redox_sched.c"
 #include "../tests/host/host_cpu.h"
 
 /* ---- A one-CPU environment ---- */
@@ -156,111 +159,27 @@ static double tick(unsigned n, long iters)
 	return (now_s() - t0) * 1e9 / (double)iters;
 }
 
-/* ---- A re-creation of Redox 0.3.5's switch() ---- */
+/* ---- Redox 0.3.5's switch(), re-created (kernel/redox_sched.c) ---- */
 
-enum { R_RUNNABLE, R_BLOCKED };
-
-struct rctx {
-	uint64_t id;
-	int lock;                 /* the context's RwLock, as a write lock */
-	bool running;
-	int status;
-	int cpu;                  /* owner; -1: none */
-	uint64_t wake;            /* 0: no deadline */
-	bool ksig_restore;
-	int pending;              /* signals */
-};
-
-static struct rctx *rctx;
-static unsigned rn, rcur;
-static int switch_lock;       /* CONTEXT_SWITCH_LOCK */
-static volatile uint64_t pit_ticks;
-
-static void wlock(int *l)
-{
-	while (__atomic_exchange_n(l, 1, __ATOMIC_ACQUIRE))
-		__builtin_ia32_pause();
-}
-
-static void wunlock(int *l)
-{
-	__atomic_store_n(l, 0, __ATOMIC_RELEASE);
-}
-
-static bool r_runnable(const struct rctx *c)
-{
-	return !c->running && c->status == R_RUNNABLE && c->cpu == 0;
-}
-
-/* Its steps 1-9: the decision, without the register switch. */
-static bool redox_switch(uint64_t now)
-{
-	int expected = 0;
-	unsigned to = rn;
-
-	pit_ticks = 0;                                           /* 1. */
-	while (!__atomic_compare_exchange_n(&switch_lock, &expected, 1,
-					    false, __ATOMIC_ACQUIRE,
-					    __ATOMIC_RELAXED)) {     /* 2. */
-		expected = 0;
-		__builtin_ia32_pause();
-	}
-	for (unsigned i = 0; i < rn; i++) {                      /* 4. */
-		struct rctx *c = &rctx[i];
-
-		wlock(&c->lock);
-		if (c->cpu < 0)
-			c->cpu = 0;
-		if (c->ksig_restore && !c->running)
-			c->ksig_restore = false;
-		if (c->status == R_BLOCKED && c->pending)
-			c->status = R_RUNNABLE;
-		if (c->status == R_BLOCKED && c->wake && c->wake <= now) {
-			c->wake = 0;
-			c->status = R_RUNNABLE;
-		}
-		wunlock(&c->lock);
-	}
-	for (unsigned i = 0; i < rn && to == rn; i++) {          /* 5. */
-		if (rctx[i].id <= rctx[rcur].id)
-			continue;
-		wlock(&rctx[i].lock);
-		if (r_runnable(&rctx[i]))
-			to = i;
-		wunlock(&rctx[i].lock);
-	}
-	for (unsigned i = 0; i < rn && to == rn; i++) {          /* 6. */
-		if (rctx[i].id >= rctx[rcur].id)
-			break;
-		wlock(&rctx[i].lock);
-		if (r_runnable(&rctx[i]))
-			to = i;
-		wunlock(&rctx[i].lock);
-	}
-	if (to != rn) {                                          /* 7. */
-		rctx[rcur].running = false;
-		rctx[to].running = true;
-		rcur = to;
-	}
-	__atomic_store_n(&switch_lock, 0, __ATOMIC_RELEASE);     /* 8. */
-	return to != rn;
-}
+static struct redox_world rworld;
+static struct redox_cpu rcpu;
 
 static double redox_decision(unsigned n, long iters)
 {
 	double t0;
 
-	free(rctx);
-	rctx = calloc(n, sizeof *rctx);
-	rn = n;
+	free(rworld.ctx);
+	rworld = (struct redox_world){ .ctx = calloc(n, sizeof *rworld.ctx),
+				       .n = n };
 	for (unsigned i = 0; i < n; i++)
-		rctx[i] = (struct rctx){ .id = i + 1, .status = R_RUNNABLE,
-					 .cpu = -1 };
-	rcur = 0;
-	rctx[0].running = true;
+		rworld.ctx[i] = (struct redox_ctx){ .id = i + 1,
+						     .status = REDOX_RUNNABLE,
+						     .cpu = REDOX_NO_CPU };
+	rcpu = (struct redox_cpu){ .index = 0, .current = 0 };
+	rworld.ctx[0].running = true;
 	t0 = now_s();
 	for (long i = 0; i < iters; i++)
-		if (!redox_switch(__builtin_ia32_rdtsc()))
+		if (redox_pick(&rworld, &rcpu, __builtin_ia32_rdtsc()) == n)
 			abort();
 	return (now_s() - t0) * 1e9 / (double)iters;
 }
@@ -282,13 +201,14 @@ static double ticket_pair(unsigned n, long iters)
 
 static double tas_pair(unsigned n, long iters)
 {
-	static int l;
+	static uint32_t l;
+	uint64_t spins = 0;
 	double t0 = now_s();
 
 	(void)n;
 	for (long i = 0; i < iters; i++) {
-		wlock(&l);
-		wunlock(&l);
+		redox_lock(&l, &spins);
+		redox_unlock(&l);
 	}
 	return (now_s() - t0) * 1e9 / (double)iters;
 }

@@ -406,7 +406,7 @@ static long sleeper(void *arg)
 	return early;
 }
 
-static const char *sleep_accuracy(void)
+const char *sleep_accuracy(void)     /* also sched_bench.c's */
 {
 	uint64_t late[4];
 	long early = -1;
@@ -879,7 +879,8 @@ static uint64_t loops_for(uint64_t ns)
 	return n;
 }
 
-static uint64_t loops_on, loops_off, tick_share;
+static uint64_t loops_on, loops_off;
+uint64_t tick_share;                 /* sched_bench.c reads it */
 
 static long overhead(void *unused)
 {
@@ -905,7 +906,7 @@ static long overhead(void *unused)
 	return (long)(c->timer_ticks - ticks0);
 }
 
-static const char *tick_overhead(void)
+const char *tick_overhead(void)      /* also sched_bench.c's */
 {
 	long ticks = -1;
 	ctx_id_t id = context_spawn(overhead, NULL, "overhead", 0);
