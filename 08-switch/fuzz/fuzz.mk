@@ -6,7 +6,7 @@
 ##   10^6) of each of the five targets in fuzz/ (rsdp, root, madt,
 ##   chain, timer), under `nice`; prints the executions, the new
 ##   coverage and any crash per target;
-## - `make fuzz-smoke`: the same for FUZZ_SECONDS (default 3) seconds
+## - `make fuzz-smoke`: the same for FUZZ_SECONDS (default 1) second(s)
 ##   per target, with PASS/FAIL lines for the test suite, or a SKIP
 ##   line when clang's libFuzzer is not installed.
 ##
@@ -15,7 +15,7 @@
 ## AddressSanitizer and UBSan, every UBSan finding fatal.
 FUZZ_CC ?= clang
 FUZZ_RUNS ?= 1000000
-FUZZ_SECONDS ?= 3
+FUZZ_SECONDS ?= 1
 FUZZ_CFLAGS := -std=gnu11 -g -O1 \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-Wall -Wextra -Werror -DHOST_TEST -I kernel \

@@ -17,7 +17,7 @@
 ## following its page's free list, each link checked before it is
 ## followed. When the debug checks are
 ## on, a live object's trailer says how many bytes were asked for and
-## who asked.
+## who asked, and a free slot of 32 bytes or more who freed it.
 
 import gdb
 
@@ -155,6 +155,17 @@ the object ADDR lies in, whether it is live, and its size."""
                                % (obj + slot_bytes - TRAILER))
         return int(t["size"]), _where(int(t["caller"]))
 
+    def freer(self, h, start, size):
+        """", freed by X" from a free slot's record, when it has one
+        (the debug checks on, 32 bytes or more) and it is intact."""
+        if not bool(h["checks"]) or size < 32:
+            return ""
+        s = gdb.parse_and_eval("*(struct free_slot *)0x%x" % start)
+        by = int(s["freed_by"])
+        if int(s["freed_check"]) != ~by & 0xFFFFFFFFFFFFFFFF:
+            return ", its record of who freed it DAMAGED"
+        return ", freed by %s" % _where(by)
+
     def slot(self, h, addr, page, d):
         cls = h["cls"][int(d["cls"])]
         size, per = int(cls["size"]), int(cls["per_page"])
@@ -172,13 +183,14 @@ the object ADDR lies in, whether it is live, and its size."""
             return
         for i in range(int(cls["cached"])):
             if int(cls["cache"][i]) == start:
-                print("0x%x: %s: free, in the class's cache"
-                      % (addr, where))
+                print("0x%x: %s: free, in the class's cache%s"
+                      % (addr, where, self.freer(h, start, size)))
                 return
         o, steps = int(d["free"]), 0
         while o != NO_SLOT and steps < per:
             if o == start % PAGE:
-                print("0x%x: %s: free" % (addr, where))
+                print("0x%x: %s: free%s"
+                      % (addr, where, self.freer(h, start, size)))
                 return
             s = gdb.parse_and_eval("*(struct free_slot *)0x%x"
                                    % (addr - off + o))

@@ -833,6 +833,16 @@ static void arm_object(uintptr_t obj, size_t slot_bytes, size_t size,
 	t->caller = caller;
 }
 
+/* Debug: does the trailer at the end of slot_bytes still belong to obj?
+ * (A free slot's fields and poison lie where a trailer was.) */
+static bool trailer_intact(uintptr_t obj, size_t slot_bytes)
+{
+	const struct trailer *t = trailer_of(obj, slot_bytes);
+
+	return t->check == trailer_check(obj, t->size) &&
+	       t->size <= slot_bytes - TRAILER;
+}
+
 /* A slot or run of slot_bytes in a message: "class 64 bytes", or
  * "large, 3 pages". */
 #define CLASS_FMT "%s %zu %s"
@@ -850,8 +860,7 @@ static size_t check_object(uintptr_t obj, size_t slot_bytes,
 	const uint8_t *p = (const uint8_t *)obj;
 	char a[64], b[64];
 
-	if (t->check != trailer_check(obj, t->size) ||
-	    t->size > slot_bytes - TRAILER)
+	if (!trailer_intact(obj, slot_bytes))
 		heap_panic("overflow past the end of %p (" CLASS_FMT "): its "
 			   "trailer at %p was written over; freed by %s",
 			   (void *)obj, CLASS_ARGS(slot_bytes), (void *)t,
@@ -1023,10 +1032,14 @@ static void *slab_alloc(unsigned c, uintptr_t caller)
  * the offset in the page must be a slot boundary (on_boundary(), one
  * multiplication), below `fresh` (one comparison), and the slot must not
  * be free already (the key, then the search above). Only then does it
- * change anything. With the debug checks, it verifies the canaries and
- * fills the slot with poison; it writes the key; and it puts the slot in
- * the class cache, or, when the cache is full, back on its page with
- * `slot_to_page()`.
+ * change anything. With the debug checks, it verifies the trailer and
+ * the canaries and fills the slot with poison. (A slot that is free
+ * already has its free-slot fields and poison where the trailer was; if
+ * its key was written over too, the search above is skipped, so a bad
+ * trailer sends slab_free() to search anyway, and a slot found there is
+ * reported as the double free it is, not as an overflow.) It writes the
+ * key; and it puts the slot in the class cache, or, when the cache is
+ * full, back on its page with `slot_to_page()`.
  *
  * `slot_to_page()` keeps invariant 3. A page that was full has a free
  * slot again, so it goes back on its class's `partial` list. A page
@@ -1102,8 +1115,12 @@ static void slab_free(uint32_t page, uintptr_t obj, uintptr_t caller)
 	    (s->key == free_key(s) && (in_cache(sc, obj) ||
 				       on_free_list(d, page, sc->size, off))))
 		bad_slot(page, obj, caller);
-	if (heap.checks)
+	if (heap.checks) {
+		if (!trailer_intact(obj, sc->size) &&
+		    (in_cache(sc, obj) || on_free_list(d, page, sc->size, off)))
+			bad_slot(page, obj, caller);  /* key written over */
 		check_object(obj, sc->size, caller);
+	}
 	s->next = NO_SLOT;          /* slot_to_page() links it, if need be */
 	s->check = ~s->next;
 	s->key = free_key(s);

@@ -904,6 +904,33 @@ static void bad_double_free(void)
 	double_free_with_checks(true);
 }
 
+/* A second free after a write over the slot's key skips the search the
+ * key starts; the trailer, gone since the first free, starts it again,
+ * and the message names the double free, not an overflow. */
+static void double_free_after_key_written(void)
+{
+	uint8_t *x[18];
+
+	fresh_heap(true, UINT64_MAX);
+	for (int i = 0; i < 18; i++)
+		x[i] = kmalloc(40);           /* class 64 */
+	kfree(x[0]);                          /* into the class cache */
+	x[0][8] ^= 0xFF;                      /* the key */
+	EXPECT_PANIC(kfree(x[0]), "double free of %p (class 64 bytes) by "
+		     CALLER_NAME, (void *)x[0]);
+	x[0][8] ^= 0xFF;
+	for (int i = 1; i < 16; i++)
+		kfree(x[i]);                  /* the cache is full */
+	kfree(x[16]);                         /* onto its page's list */
+	x[16][12] ^= 0x01;
+	EXPECT_PANIC(kfree(x[16]), "double free of %p (class 64 bytes) by "
+		     CALLER_NAME, (void *)x[16]);
+	x[16][12] ^= 0x01;
+	check_heap();
+	for (int i = 0; i < 17; i++)
+		CHECK(kmalloc(40) != NULL);   /* all pass the poison check */
+}
+
 /* The gap, as in chapter 04: once the slot is handed out again, a
  * stale free looks exactly like the new owner's. */
 static void double_free_after_reuse_not_detected(void)
@@ -1285,6 +1312,7 @@ int main(void)
 	RUN(bad_interior_pointers);
 	RUN(bad_never_handed_out);
 	RUN(bad_double_free);
+	RUN(double_free_after_key_written);
 	RUN(double_free_after_reuse_not_detected);
 	RUN(bad_overflow);
 	RUN(bad_write_after_free);
