@@ -70,7 +70,8 @@ struct cpu {
 	uint64_t tick_tsc;         /* TSC ticks spent in the tick's
 	                              handler, in all (08) */
 	uint64_t watch_ticks;      /* the watchdog: the next CPU's tick */
-	uint64_t watch_since;      /* count, and since when (clock_ns) */
+	uint64_t watch_turns;      /* and wait turns (wait_turns) counts, */
+	uint64_t watch_since;      /* and since when (clock_ns) */
 	unsigned line_len;         /* bytes in line[] (console.c) */
 	char line[CONSOLE_LINE];   /* the console line it is writing */
 
@@ -91,6 +92,9 @@ struct cpu {
 	volatile unsigned work_from;   /* who gave it the work (smp.c) */
 	uint64_t watchdog_seen;        /* its watcher sent it an NMI, having
 	                                  seen this tick count + 1 (08) */
+	uint64_t wait_turns;           /* turns of its waits that have a
+	                                  time limit and a report of their
+	                                  own: each calls tlb_answer() (08) */
 
 	/* Written by this CPU, read by the others (spinlock.c): */
 	struct spinlock *volatile halt_lock;  /* it halted waiting for */

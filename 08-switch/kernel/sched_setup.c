@@ -123,19 +123,31 @@ static void resched_interrupt(struct trap_frame *f)
  * run. A slow CPU that was
  * not stuck (a host that did not schedule its vCPU for a second) just
  * returns from the NMI.
+ *
+ * A CPU that waits with interrupts off for a lock or for its own TLB
+ * shootdown is not stuck either: those waits end with a report of
+ * their own (the lock and its holder, the CPU that never answered)
+ * after SPIN_LIMIT_SECONDS, and each turn of them calls tlb_answer(),
+ * which counts it (wait_turns). The watcher counts those turns as
+ * progress. With 64 virtual CPUs on two busy host cores a shootdown
+ * that has to wait for 63 answers took more than a second: without
+ * this, the watchdog stopped a healthy run.
  */
 static void watchdog_look(void)
 {
 	struct cpu *me = this_cpu();
 	unsigned n = cpu_count();
 	struct cpu *next = n > 1 ? cpu_get((me->index + 1) % n) : NULL;
-	uint64_t now = clock_ns(), ticks;
+	uint64_t now = clock_ns(), ticks, turns;
 
 	if (!next || next->state != CPU_ONLINE || !next->tick_on)
 		return;
 	ticks = __atomic_load_n(&next->timer_ticks, __ATOMIC_RELAXED);
-	if (ticks != me->watch_ticks || me->watch_since == 0) {
+	turns = __atomic_load_n(&next->wait_turns, __ATOMIC_RELAXED);
+	if (ticks != me->watch_ticks || turns != me->watch_turns ||
+	    me->watch_since == 0) {
 		me->watch_ticks = ticks;
+		me->watch_turns = turns;
 		me->watch_since = now;
 		return;
 	}
