@@ -15,10 +15,26 @@
 ##   (`setsid`): Ctrl-C reaches gdb only, which stops the guest through
 ##   the stub, and the session goes on.
 
-# free_port: a port the kernel picked as free just now (bind to port 0).
+# free_port: a port that no socket of this machine is bound to now
+# (none of /proc/net/tcp and tcp6 has it as its local port), picked at
+# random from 20000-31999, below the range Linux hands out to outgoing
+# connections. (Not a Python bind to port 0: where python3 is a pyenv
+# shim, starting it costs 0.7 CPU-s, more than the rest of a session's
+# set-up.) Someone may take the port before QEMU binds it, as with
+# port 0: start_gdbstub then fails, and start_gdbstub_anywhere tries
+# another.
 free_port() {
-	python3 -c 'import socket
-s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+	local p tables=()
+	[ -r /proc/net/tcp ] && tables+=(/proc/net/tcp)
+	[ -r /proc/net/tcp6 ] && tables+=(/proc/net/tcp6)
+	while :; do
+		p=$(( 20000 + (RANDOM * 32768 + RANDOM) % 12000 ))
+		[ ${#tables[@]} -eq 0 ] && break
+		awk -v port="$(printf ':%04X' "$p")" '
+			substr($2, length($2) - 4) == port { used = 1 }
+			END { exit used }' "${tables[@]}" && break
+	done
+	echo "$p"
 }
 
 # listening PID PORT: PID holds a socket listening on 127.0.0.1:PORT
