@@ -85,8 +85,8 @@
  * 2 RSDP may point at both, and then the XSDT is the one to use.
  * QEMU 7.2 with SeaBIOS gives a revision 0 RSDP and an RSDT only, in
  * every configuration the chapter's tests use (pc and q35, 1 to 255
- * CPUs): the RSDP at 0xF59D0 on pc and 0xF59E0 on q35 (0xF5970 and
- * 0xF5980 with `-smp 6,sockets=2,cores=3`: it moves, so it must be
+ * CPUs): the RSDP at 0xF59D0 on pc and 0xF59E0 on q35 (0xF5980 and
+ * 0xF5990 with `-smp 6,sockets=2,cores=3`: it moves, so it must be
  * searched for), and the tables near the top of RAM below 4 GiB, at
  * 0x7FFE0000 and up with 2 GiB. The host tests replay those dumped
  * tables, and build the XSDT cases by hand.
