@@ -1488,8 +1488,41 @@ local function render_chapter(stub, opts)
       end
       listed("New, shown in full and left out of the diff:", news)
       listed("Removed:", removed)
+      -- The PDF's appendix prints no diff of a file the chapter already
+      -- prints whole (every changed text file: in the handout, whole or
+      -- as its regions with the whole copy above, or here as support
+      -- code or a test), with its changed lines highlighted and a dashed
+      -- line where lines were removed: a second copy of those lines
+      -- cost a big chapter's appendix a tenth of its pages (26 of 06's
+      -- 226). It lists them instead, linked; the site's page keeps the
+      -- whole diff, removed lines included.
+      local whole, diffed = {}, changed
+      if part == "appendix" then
+        diffed = {}
+        for _, p in ipairs(changed) do
+          local view = file_view(ch, p)
+          if view.binary then diffed[#diffed + 1] = p
+          else whole[#whole + 1] = p end
+        end
+      end
+      if #whole > 0 then
+        local inl = text_inlines("Changed, and printed whole in this " ..
+          "chapter with the changed lines highlighted and a dashed line " ..
+          "where lines were removed:")
+        for i, p in ipairs(whole) do
+          local view = file_view(ch, p)
+          inl[#inl + 1] = pandoc.Space()
+          inl[#inl + 1] = pandoc.Link({pandoc.Code(p)}, "#" ..
+            (is_region[p] and full_copy_id(view) or view.fid))
+          inl[#inl + 1] = pandoc.Str(i == #whole and "." or ",")
+        end
+        out[#out + 1] = pandoc.Para(inl)
+        out[#out + 1] = pandoc.Para(text_inlines("The diff of these " ..
+          "files, removed lines included, is on the chapter's page of " ..
+          "the site (" .. page_of(ch) .. ")."))
+      end
       local lines = {}
-      for _, p in ipairs(changed) do
+      for _, p in ipairs(diffed) do
         for _, l in ipairs(unified_diff(prev, ch, p)) do lines[#lines + 1] = l end
       end
       if #lines > 0 then
