@@ -649,8 +649,19 @@ end
 -- book runs with --tab-stop=8 for the listings, but pandoc's Markdown
 -- reader takes the tab stop as the indentation of an indented code block,
 -- so with 8 the usual 4-space code blocks in prose would become text.
+-- Markdown to blocks. A run renders a chapter three times (the site's
+-- page, the handout, the appendix), so most prose is read two or three
+-- times: each text is parsed once and its parse copied (a copy costs a
+-- small part of a parse; the copy matters, as callers change the blocks
+-- they get).
+local md_parsed = {}
 local function md(text)
-  return pandoc.read(text, "markdown").blocks
+  local doc = md_parsed[text]
+  if not doc then
+    doc = pandoc.read(text, "markdown")
+    md_parsed[text] = doc
+  end
+  return doc:clone().blocks
 end
 
 local function para_div(class, inlines)
