@@ -1062,26 +1062,22 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
     summary = plural(c.nchanged, "line") .. " changed since " .. prev.name
     if c.nremoved > 0 then summary = summary .. ", " .. c.nremoved .. " removed" end
     summary = summary .. "."
-    if mode == "regions" then
+    if regions then
       -- one line: what is printed, what ⋮ means, where the rest is
-      summary = summary:gsub("%.$", ":") .. " the changed regions, with " ..
-        CONTEXT .. " lines of context; ⋮ marks lines left out,"
-      if c.ncuts > 0 then
-        summary = summary .. " a dashed line where lines were removed,"
-      end
-      summary = summary .. " and"
-      summary_inl = summary_inlines(summary, "the appendix",
-        "#" .. full_copy_id(view), "has the whole file.")
-    elseif mode == "apx-regions" then
       summary = summary:gsub("%.$", ":") .. " the changed regions, with " ..
         CONTEXT .. " lines of context; ⋮ marks lines left out"
       if c.ncuts > 0 then
         summary = summary .. ", a dashed line where lines were removed"
       end
-      summary_inl = summary_inlines(summary .. ". The lines left out are " ..
-        "as", "Chapter " .. before_ch.num .. " prints them",
-        page_of(before_ch) .. "#" .. file_view(before_ch, view.path).fid,
-        "; the site's page of this chapter has the whole file.")
+      if mode == "regions" then
+        summary_inl = summary_inlines(summary .. ", and", "the appendix",
+          "#" .. full_copy_id(view), "has the whole file.")
+      else
+        summary_inl = summary_inlines(summary .. ". The lines left out " ..
+          "are as", "Chapter " .. before_ch.num .. " prints them",
+          page_of(before_ch) .. "#" .. file_view(before_ch, view.path).fid,
+          "; the site's page of this chapter has the whole file.")
+      end
     else
       if c.nmarked > 0 then
         summary = summary .. " Changed code lines are highlighted"
