@@ -1154,7 +1154,8 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
     else
       local target = "#" .. full_copy_id(view)
       if mode == "apx-regions" then
-        target = page_of(before_ch) .. "#" .. file_view(before_ch, view.path).fid
+        target = page_of(before_ch) .. "#" ..
+                 file_view(before_ch, view.path).fid
       else
         for n = it.first, it.last do
           if view.lineid[n] then
