@@ -649,8 +649,19 @@ end
 -- book runs with --tab-stop=8 for the listings, but pandoc's Markdown
 -- reader takes the tab stop as the indentation of an indented code block,
 -- so with 8 the usual 4-space code blocks in prose would become text.
+-- Markdown to blocks. A run renders a chapter three times (the site's
+-- page, the handout, the appendix), so most prose is read two or three
+-- times: each text is parsed once and its parse copied (a copy costs a
+-- small part of a parse; the copy matters, as callers change the blocks
+-- they get).
+local md_parsed = {}
 local function md(text)
-  return pandoc.read(text, "markdown").blocks
+  local doc = md_parsed[text]
+  if not doc then
+    doc = pandoc.read(text, "markdown")
+    md_parsed[text] = doc
+  end
+  return doc:clone().blocks
 end
 
 local function para_div(class, inlines)
@@ -1007,11 +1018,30 @@ end
 --   "regions"  the handout's view: the changed regions only (plan_regions)
 --   "copy"     the appendix's whole copy of a file printed as regions,
 --              under its own heading id (full_copy_id)
+--   "apx-regions"  the PDF appendix's view of a changed support or test
+--              file: its changed regions, as in "regions", by the same
+--              rule (plan_regions). Its earlier version is printed whole
+--              in an earlier chapter, and the site's page has it whole:
+--              printing it whole again cost chapter 06's appendix some
+--              90 pages. Every line of the whole file keeps its id (an
+--              empty anchor at the region, or at the elision line, that
+--              holds it), so links from other parts still land.
 local function render_file(ch, prev, view, st, opts, idmap, out, mode)
   mode = mode or "full"
+  local regions = mode == "regions" or mode == "apx-regions"
   local where = ch.name .. "/" .. view.path
   if mode ~= "regions" then
     for _, d in ipairs(view.diags or {}) do diag(d[1], d[2]) end
+  end
+  -- apx-regions: the chapter that printed the version before this one
+  local before_ch
+  if mode == "apx-regions" then
+    local chs, k = siblings(ch)
+    local j = k - 1
+    if status(chs, j, view.path) == "unchanged" then
+      j = origin(chs, j, view.path)
+    end
+    before_ch = chs[j]
   end
   local hid = mode == "copy" and full_copy_id(view) or view.fid
   used_ids[hid] = true
@@ -1032,16 +1062,22 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
     summary = plural(c.nchanged, "line") .. " changed since " .. prev.name
     if c.nremoved > 0 then summary = summary .. ", " .. c.nremoved .. " removed" end
     summary = summary .. "."
-    if mode == "regions" then
+    if regions then
       -- one line: what is printed, what ⋮ means, where the rest is
       summary = summary:gsub("%.$", ":") .. " the changed regions, with " ..
-        CONTEXT .. " lines of context; ⋮ marks lines left out,"
+        CONTEXT .. " lines of context; ⋮ marks lines left out"
       if c.ncuts > 0 then
-        summary = summary .. " a dashed line where lines were removed,"
+        summary = summary .. ", a dashed line where lines were removed"
       end
-      summary = summary .. " and"
-      summary_inl = summary_inlines(summary, "the appendix",
-        "#" .. full_copy_id(view), "has the whole file.")
+      if mode == "regions" then
+        summary_inl = summary_inlines(summary .. ", and", "the appendix",
+          "#" .. full_copy_id(view), "has the whole file.")
+      else
+        summary_inl = summary_inlines(summary .. ". The lines left out " ..
+          "are as", "Chapter " .. before_ch.num .. " prints them",
+          page_of(before_ch) .. "#" .. file_view(before_ch, view.path).fid,
+          "; the site's page of this chapter has the whole file.")
+      end
     else
       if c.nmarked > 0 then
         summary = summary .. " Changed code lines are highlighted"
@@ -1069,7 +1105,7 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
     blocks = prefix_ids(blocks, prefix, idmap)
     out[#out + 1] = pandoc.Div(blocks, {class = "prose"})
   end
-  if mode ~= "regions" then
+  if not regions then
     for _, p in ipairs(view.pieces) do
       if p.kind == "code" then
         out[#out + 1] = listing_block(view, p, where, marks)
@@ -1084,6 +1120,18 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
   local plan = plan_regions(view, change_marks(prev, ch, view, view.path))
   local rmap, k = {}, 0
   region_ids[view.fid] = rmap
+  -- apx-regions: the whole file's line ids from a to b, as empty anchors
+  -- (inlines; an empty inline takes no room on the page)
+  local function anchors(a, b)
+    local inl = {}
+    if mode ~= "apx-regions" then return inl end
+    for n = a, b do
+      if view.lineid[n] then
+        inl[#inl + 1] = pandoc.Span({}, {id = view.lineid[n] .. "-" .. n})
+      end
+    end
+    return inl
+  end
   for _, it in ipairs(plan.items) do
     if it.kind == "code" then
       k = k + 1
@@ -1092,6 +1140,8 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
         piece.lines[#piece.lines + 1] = view.lines[n]
         rmap[n] = piece.id
       end
+      local here = anchors(it.first, it.last)
+      if #here > 0 then out[#out + 1] = pandoc.Plain(here) end
       out[#out + 1] = listing_block(view, piece, where, marks)
     elseif it.kind == "prose" then
       -- headings at the levels they have in the whole comment
@@ -1103,17 +1153,23 @@ local function render_file(ch, prev, view, st, opts, idmap, out, mode)
       out[#out + 1] = pandoc.Div(blocks, {class = "prose"})
     else
       local target = "#" .. full_copy_id(view)
-      for n = it.first, it.last do
-        if view.lineid[n] then
-          target = "#" .. view.lineid[n] .. "-" .. n
-          break
+      if mode == "apx-regions" then
+        target = page_of(before_ch) .. "#" ..
+                 file_view(before_ch, view.path).fid
+      else
+        for n = it.first, it.last do
+          if view.lineid[n] then
+            target = "#" .. view.lineid[n] .. "-" .. n
+            break
+          end
         end
       end
       local what = it.first == it.last and ("line " .. it.first)
                    or ("lines " .. it.first .. "–" .. it.last)
-      out[#out + 1] = pandoc.Div({pandoc.Plain({pandoc.Link(
-        text_inlines("⋮ " .. what .. ", unchanged since Chapter " ..
-                     prev.num), target)})}, {class = "elision"})
+      local inl = anchors(it.first, it.last)
+      inl[#inl + 1] = pandoc.Link(text_inlines("⋮ " .. what ..
+        ", unchanged since Chapter " .. prev.num), target)
+      out[#out + 1] = pandoc.Div({pandoc.Plain(inl)}, {class = "elision"})
     end
   end
 end
@@ -1446,7 +1502,12 @@ local function render_chapter(stub, opts)
         out[#out + 1] = pandoc.Div({pandoc.Para({pandoc.Strong(text_inlines(PART_TITLE[g] .. ".")),
           pandoc.Space(), table.unpack(text_inlines(notes[g]))})}, {class = "part-intro"})
         for _, p in ipairs(by_part[g]) do
-          render_file(ch, prev, file_view(ch, p), st[p], opts, idmap, out)
+          local view, mode = file_view(ch, p), nil
+          if part == "appendix" and st[p] == "changed" and not view.binary and
+             plan_regions(view, change_marks(prev, ch, view, p)).use then
+            mode = "apx-regions"
+          end
+          render_file(ch, prev, view, st[p], opts, idmap, out, mode)
         end
       end
     end
@@ -1488,8 +1549,41 @@ local function render_chapter(stub, opts)
       end
       listed("New, shown in full and left out of the diff:", news)
       listed("Removed:", removed)
+      -- The PDF's appendix prints no diff of a file the chapter already
+      -- prints (every changed text file: in the handout, whole or as its
+      -- regions with the whole copy above, or here as support code or a
+      -- test, whole or as its regions), with its changed lines
+      -- highlighted and a dashed line where lines were removed: a
+      -- second copy of those lines cost a big chapter's appendix a tenth
+      -- of its pages (26 of 06's 226). It lists them instead, linked;
+      -- the site's page keeps the whole diff, removed lines included.
+      local whole, diffed = {}, changed
+      if part == "appendix" then
+        diffed = {}
+        for _, p in ipairs(changed) do
+          local view = file_view(ch, p)
+          if view.binary then diffed[#diffed + 1] = p
+          else whole[#whole + 1] = p end
+        end
+      end
+      if #whole > 0 then
+        local inl = text_inlines("Changed, and printed in this chapter " ..
+          "(whole, or as the regions that changed) with the changed " ..
+          "lines highlighted and a dashed line where lines were removed:")
+        for i, p in ipairs(whole) do
+          local view = file_view(ch, p)
+          inl[#inl + 1] = pandoc.Space()
+          inl[#inl + 1] = pandoc.Link({pandoc.Code(p)}, "#" ..
+            (is_region[p] and full_copy_id(view) or view.fid))
+          inl[#inl + 1] = pandoc.Str(i == #whole and "." or ",")
+        end
+        out[#out + 1] = pandoc.Para(inl)
+        out[#out + 1] = pandoc.Para(text_inlines("The diff of these " ..
+          "files, removed lines included, is on the chapter's page of " ..
+          "the site (" .. page_of(ch) .. ")."))
+      end
       local lines = {}
-      for _, p in ipairs(changed) do
+      for _, p in ipairs(diffed) do
         for _, l in ipairs(unified_diff(prev, ch, p)) do lines[#lines + 1] = l end
       end
       if #lines > 0 then
