@@ -38,18 +38,21 @@ int heap_map_page(uintptr_t va)
 	return 0;
 }
 
-/* page_unmap() flushes this CPU's TLB entry for va (INVLPG), which is
- * all the TLBs there are until chapter 06; there, other CPUs must
- * forget the page too before its frame is reused. */
-void heap_unmap_page(uintptr_t va)
+/* page_unmap() flushes this CPU's TLB entry for each page (INVLPG),
+ * which is all the TLBs there are until chapter 06; there, other CPUs
+ * must forget the pages too before their frames are reused. */
+void heap_unmap_pages(uintptr_t va, uint32_t n)
 {
-	uint64_t pa;
-	int err = page_unmap(kernel_pml4, va, &pa);
+	for (uint32_t i = 0; i < n; i++) {
+		uintptr_t page = va + (uintptr_t)i * PAGE_SIZE;
+		uint64_t pa;
+		int err = page_unmap(kernel_pml4, page, &pa);
 
-	if (err)
-		panic("heap: cannot unmap %lx: %s", (unsigned long)va,
-		      page_strerror(err));
-	frame_free(pa, 1);
+		if (err)
+			panic("heap: cannot unmap %lx: %s",
+			      (unsigned long)page, page_strerror(err));
+		frame_free(pa, 1);
+	}
 }
 
 _Noreturn void heap_panic(const char *fmt, ...)
