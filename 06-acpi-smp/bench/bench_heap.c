@@ -135,10 +135,10 @@ int heap_map_page(uintptr_t va)
 	return 0;
 }
 
-void heap_unmap_page(uintptr_t va)
+void heap_unmap_pages(uintptr_t va, uint32_t n)
 {
 	(void)va;
-	ours_pages--;
+	ours_pages -= n;
 }
 
 _Noreturn void heap_panic(const char *fmt, ...)

@@ -4,7 +4,7 @@
  * memory that is mapped and unmapped a page at a time.
  *
  * Pure logic: it reaches memory and the machine only through the hooks
- * at the end of heap.h (heap_map_page(), heap_unmap_page(), ...), so the
+ * at the end of heap.h (heap_map_page(), heap_unmap_pages(), ...), so the
  * host tests (tests/host/test_heap.c) and the benchmark (bench/) compile
  * this very file.
  */
@@ -494,8 +494,8 @@ static int extent_grow(uint32_t need)
 		return -1;                          /* the window is full */
 	for (uint32_t c = 0; c < chunks; c++) {
 		if (heap_map_page(desc_page_va(first_chunk + c)) != 0) {
-			while (c--)
-				heap_unmap_page(desc_page_va(first_chunk + c));
+			if (c > 0)
+				heap_unmap_pages(desc_page_va(first_chunk), c);
 			return -1;
 		}
 	}
@@ -512,7 +512,7 @@ static int extent_grow(uint32_t need)
  * boundary above them and unmap the descriptor pages above it. */
 static void extent_shrink(void)
 {
-	uint32_t first, new_top;
+	uint32_t first, new_top, chunks;
 
 	if (heap.top == 0 || heap.desc[heap.top - 1].kind != PAGE_UNMAPPED)
 		return;
@@ -523,12 +523,11 @@ static void extent_shrink(void)
 	run_remove(first, UNMAPPED_RUNS);
 	if (first < new_top)
 		run_insert(first, new_top - first, UNMAPPED_RUNS);
-	for (uint32_t c = new_top / CHUNK_PAGES; c < heap.top / CHUNK_PAGES;
-	     c++) {
-		heap_unmap_page(desc_page_va(c));
-		heap.desc_pages--;
-		heap.pages_unmapped++;
-	}
+	chunks = heap.top / CHUNK_PAGES - new_top / CHUNK_PAGES;
+	if (chunks > 0)
+		heap_unmap_pages(desc_page_va(new_top / CHUNK_PAGES), chunks);
+	heap.desc_pages -= chunks;
+	heap.pages_unmapped += chunks;
 	heap.top = new_top;
 }
 
@@ -549,8 +548,9 @@ static uint32_t map_pages(uint32_t first, uint32_t n)
 
 static void unmap_pages(uint32_t first, uint32_t n)
 {
-	for (uint32_t p = first; p < first + n; p++)
-		heap_unmap_page(page_va(p));
+	if (n == 0)
+		return;
+	heap_unmap_pages(page_va(first), n);
 	heap.data_pages -= n;
 	heap.pages_unmapped += n;
 }

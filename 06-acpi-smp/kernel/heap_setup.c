@@ -38,17 +38,17 @@ int heap_map_page(uintptr_t va)
 	return 0;
 }
 
-/* page_unmap() returns only once every CPU has forgotten va (a TLB
- * shootdown, from chapter 06 on), so the frame may be reused. */
-void heap_unmap_page(uintptr_t va)
+/* page_unmap_run() frees the frames only once every CPU has forgotten
+ * the pages (a TLB shootdown, from chapter 06 on), with one request to
+ * the other CPUs for up to UNMAP_BATCH pages: a shrink of the heap
+ * unmaps hundreds at once. */
+void heap_unmap_pages(uintptr_t va, uint32_t n)
 {
-	uint64_t pa;
-	int err = page_unmap(kernel_pml4, va, &pa);
+	int err = page_unmap_run(kernel_pml4, va, n);
 
 	if (err)
-		panic("heap: cannot unmap %lx: %s", (unsigned long)va,
-		      page_strerror(err));
-	frame_free(pa, 1);
+		panic("heap: cannot unmap %u pages from %lx: %s", n,
+		      (unsigned long)va, page_strerror(err));
 }
 
 _Noreturn void heap_panic(const char *fmt, ...)

@@ -145,6 +145,14 @@ int page_map_2m(uint64_t pml4, uint64_t va, uint64_t pa, uint64_t flags);
  * the PML4 and the PDPTs of the kernel half. */
 int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa);
 
+/* Unmap the n 4 KiB pages from va on and give their frames back to the
+ * frame allocator, each once every CPU has forgotten it: one shootdown
+ * for up to UNMAP_BATCH pages, not one a page. A page that is not a
+ * mapped 4 KiB page stops the run there, with its error; the pages
+ * before it are unmapped and freed. */
+#define UNMAP_BATCH 64
+int page_unmap_run(uint64_t pml4, uint64_t va, unsigned n);
+
 /* Where does va lead? Any va, not only a page's first byte. */
 int page_translate(uint64_t pml4, uint64_t va, struct page_info *out);
 
@@ -177,11 +185,13 @@ const char *pte_flags_str(uint64_t entry, char *buf, size_t len);
  * `tlb_flush_page()` tells the CPU to forget what it cached about va
  * (the kernel runs INVLPG; the host test writes the call down).
  * `tlb_shootdown_page()` tells *every* CPU, and returns when all have
- * forgotten va (the kernel's tlb.c; the host test writes it down too).
+ * forgotten va (the kernel's tlb.c; the host test writes it down too);
+ * `tlb_shootdown_range()` the same for `pages` pages from va on.
  * The lock is spinlock.h's (the host test brings its own).
  */
 void *pt_phys_to_virt(uint64_t phys);
 void tlb_flush_page(uint64_t va);
 void tlb_shootdown_page(uint64_t va);
+void tlb_shootdown_range(uint64_t va, unsigned pages);
 
 #endif /* PAGING_H */

@@ -13,6 +13,10 @@
  * calls it after an unmap or a change of flags. */
 void tlb_shootdown_page(uint64_t va);
 
+/* The same for the `pages` pages from va on (page_unmap_run()): one
+ * request to the other CPUs for all of them. */
+void tlb_shootdown_range(uint64_t va, unsigned pages);
+
 /* Do every flush another CPU has asked of this one. Called by the
  * shootdown interrupt, and by every loop that waits with interrupts
  * off (spinlock.c, the shootdown's own wait, smp.c's), so that two

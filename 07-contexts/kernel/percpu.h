@@ -72,7 +72,8 @@ struct cpu {
 		__attribute__((aligned(64))); /* to flush (tlb.c) */
 	volatile uint32_t tlb_left;  /* of this CPU's own request, the
 	                                CPUs yet to flush */
-	uint64_t tlb_va;             /* the page it asked them to flush */
+	uint64_t tlb_va;             /* the first page it asked them to */
+	uint32_t tlb_pages;          /* flush, and how many from there */
 	void (*volatile work)(void *); /* smp_run_on(): run this next */
 	void *work_arg;
 	volatile uint64_t work_done;   /* works it has finished */

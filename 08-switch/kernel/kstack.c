@@ -134,11 +134,13 @@ int kstack_alloc(unsigned pages, const char *name, struct kstack *out)
  * stack: the one that ran the thread, at least):
  *
  * 1. Unmap every page, keeping its frame.
- * 2. Every CPU forgets the page: page_unmap() ends with a TLB
- *    shootdown (tlb.c), and returns only once each CPU has flushed.
- *    Until then a stale translation could still write to the frame.
+ * 2. Every CPU forgets the pages: one TLB shootdown for the stack
+ *    (tlb.c), which returns only once each CPU has flushed. Until
+ *    then a stale translation could still write to a frame.
  * 3. Free the frames: nobody can reach them any more.
  * 4. Free the slot, whose next stack gets fresh frames.
+ *
+ * page_unmap_run() does steps 1 to 3, in this order.
  *
  * The stack lock is not held during steps 1 and 2: a CPU spinning on
  * it with interrupts off would still answer the shootdown (spinlock.c
@@ -147,7 +149,6 @@ int kstack_alloc(unsigned pages, const char *name, struct kstack *out)
  */
 void kstack_free(const struct kstack *ks)
 {
-	uint64_t pa[KSTACK_MAX_PAGES];
 	unsigned pages = (unsigned)((ks->top - ks->bottom) / PAGE_SIZE);
 	uint32_t slot = (uint32_t)((ks->bottom - KSTACK_AREA) / KSTACK_SLOT);
 	int n = __atomic_load_n(&n_named, __ATOMIC_ACQUIRE);
@@ -160,13 +161,9 @@ void kstack_free(const struct kstack *ks)
 		if (named[i].ks.bottom == ks->bottom)
 			panic("kstack_free: the %s stack is for good",
 			      named[i].name);
-	for (unsigned i = 0; i < pages; i++)                    /* 1. */
-		if (page_unmap(kernel_pml4, ks->bottom + i * PAGE_SIZE,
-			       &pa[i]) != 0)                    /* 2. */
-			panic("kstack_free: page 0x%lx is not mapped",
-			      (uint64_t)(ks->bottom + i * PAGE_SIZE));
-	for (unsigned i = 0; i < pages; i++)                    /* 3. */
-		frame_free(pa[i], 1);
+	if (page_unmap_run(kernel_pml4, ks->bottom, pages) != 0) /* 1.-3. */
+		panic("kstack_free: 0x%lx-0x%lx is not all mapped",
+		      ks->bottom, ks->top);
 	spin_lock(&kstack_lock);                                /* 4. */
 	if (kslots_free(&slots, slot) != 0) {
 		spin_unlock(&kstack_lock);

@@ -626,6 +626,56 @@ int page_unmap(uint64_t pml4, uint64_t va, uint64_t *pa)
 	return err;
 }
 
+/*
+ * A run of pages, a batch at a time: clear up to UNMAP_BATCH entries,
+ * keeping their frames and the tables they emptied, then one shootdown
+ * for the batch, then free it all. A batch also ends before the tables
+ * it could empty might overflow freed[] (a run crosses few tables: 512
+ * pages share one). Holds the page-table lock.
+ */
+static int unmap_batch(uint64_t pml4, uint64_t va, unsigned n,
+		       unsigned *done)
+{
+	uint64_t frames[UNMAP_BATCH], freed[4 * MAX_NEW_TABLES];
+	unsigned k = 0;
+	int nt = 0, err = 0;
+	struct path p;
+
+	while (k < n && k < UNMAP_BATCH &&
+	       nt + MAX_NEW_TABLES <= (int)(sizeof freed / sizeof freed[0])) {
+		uint64_t page = va + k * PAGE_SIZE;
+
+		err = find_page_start(pml4, page, &p);
+		if (!err && p.level != L_PT)
+			err = PAGE_ERR_HUGE;
+		if (err)
+			break;
+		frames[k++] = *p.slot[L_PT] & leaf_addr_mask(L_PT);
+		*p.slot[L_PT] = 0;
+		nt += tables_prune(&p, page, freed + nt);
+	}
+	if (k > 0)
+		tlb_shootdown_range(va, k);   /* every CPU forgot them */
+	for (unsigned i = 0; i < k; i++)
+		frame_free(frames[i], 1);
+	for (int i = 0; i < nt; i++)
+		frame_free(freed[i], 1);
+	*done = k;
+	return err;
+}
+
+int page_unmap_run(uint64_t pml4, uint64_t va, unsigned n)
+{
+	unsigned done = 0;
+	int err = 0;
+
+	spin_lock(&pt_lock);
+	for (unsigned k = 0; done < n && !err; done += k)
+		err = unmap_batch(pml4, va + done * PAGE_SIZE, n - done, &k);
+	spin_unlock(&pt_lock);
+	return err;
+}
+
 /**
  * ## Translating and protecting
  *

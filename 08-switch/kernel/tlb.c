@@ -44,7 +44,9 @@
  * Each CPU's `struct cpu` has a *mailbox*, `tlb_from`: 256 bits, bit i
  * meaning "CPU i asks you to flush". The request itself sits in the
  * asking CPU's own struct: the address `tlb_va`, and `tlb_left`, how
- * many CPUs have not yet answered. To shoot down va, CPU s
+ * many CPUs have not yet answered; for a run of pages (the heap gives
+ * back hundreds at once), `tlb_pages` says how many from `tlb_va` on,
+ * and one request covers them all. To shoot down va, CPU s
  *
  * 1. turns interrupts off (it must stay on this CPU, and its own
  *    mailbox must not be answered halfway by an interrupt), and
@@ -89,21 +91,30 @@
  *
  * A shootdown costs one interrupt per other CPU, and the waiting
  * CPU's time until the slowest has answered: with 8 CPUs under QEMU,
- * tens of microseconds. Kernels that unmap often batch their flushes
- * (a range at a time, or a full flush past some size), and skip CPUs
- * that cannot hold the mapping (in a later chapter, CPUs running other
- * address spaces, for user pages). The kernel's heap unmaps rarely:
- * it keeps a reserve of free pages mapped and gives pages back only
- * when a large amount is free.
+ * tens of microseconds. So a run of pages goes in one request
+ * (`tlb_shootdown_range()`, for page_unmap_run()): the heap keeps a
+ * reserve of free pages mapped and gives pages back only when a large
+ * amount is free, hundreds at once. The self-test that grows the heap
+ * to 64 MiB and back unmaps 16,000 pages; with a shootdown a page it
+ * took 1.6 s on 4 CPUs under QEMU (0.3 s on 1), with one a batch of 64
+ * pages 0.3 s. Kernels also skip CPUs that cannot hold the mapping (in
+ * a later chapter, CPUs running other address spaces, for user pages),
+ * and flush the whole TLB past some size.
  */
 #define WORDS (CPU_MAX / 64)
 #define BROADCAST_FROM 8   /* targets from which one message goes to all */
+
+static void flush_pages(uint64_t va, unsigned pages)
+{
+	for (unsigned i = 0; i < pages; i++)
+		invlpg(va + (uint64_t)i * 4096);
+}
 
 /* Flush what CPU from asked, and count this CPU out of its request;
  * the last to answer wakes the asking CPU, which may have halted. */
 static void answer_one(struct cpu *from)
 {
-	invlpg(from->tlb_va);
+	flush_pages(from->tlb_va, from->tlb_pages);
 	if (__atomic_sub_fetch(&from->tlb_left, 1, __ATOMIC_SEQ_CST) == 0)
 		lapic_send_fixed(from->apic_id, VEC_WAKE);
 }
@@ -176,6 +187,11 @@ static _Noreturn void no_answer(uint64_t va, const uint64_t *want)
  */
 void tlb_shootdown_page(uint64_t va)
 {
+	tlb_shootdown_range(va, 1);
+}
+
+void tlb_shootdown_range(uint64_t va, unsigned pages)
+{
 	bool was_on = intr_enabled();
 	uint64_t want[WORDS] = { 0 }, start;
 	struct cpu *me;
@@ -184,7 +200,7 @@ void tlb_shootdown_page(uint64_t va)
 
 	cli();                                                   /* 1. */
 	me = this_cpu();
-	invlpg(va);
+	flush_pages(va, pages);
 	for (unsigned i = 0; i < cpu_count(); i++) {             /* 2. */
 		struct cpu *c = cpu_get(i);
 
@@ -196,6 +212,7 @@ void tlb_shootdown_page(uint64_t va)
 	if (n == 0)
 		goto done;
 	me->tlb_va = va;                                         /* 3. */
+	me->tlb_pages = pages;
 	__atomic_store_n(&me->tlb_left, n, __ATOMIC_RELEASE);
 	me->tlb_sent++;
 	bit = 1ull << (me->index % 64);

@@ -149,18 +149,28 @@ int heap_map_page(uintptr_t va)
 	return 0;
 }
 
-void heap_unmap_page(uintptr_t va)
+static void unmap_one(uintptr_t va)
 {
 	uint64_t n = page_number(va);
 
 	if (va % PAGE_BYTES || va < (uintptr_t)window ||
 	    va - (uintptr_t)window >= window_bytes || !page_mapped(va)) {
-		printf("heap_unmap_page(%#lx): not mapped\n", va);
+		printf("heap_unmap_pages: %#lx not mapped\n", va);
 		abort();
 	}
 	ASAN_POISON_MEMORY_REGION((void *)va, PAGE_BYTES);
 	mapped[n / 8] &= ~(1u << (n % 8));
 	frames_used--;
+}
+
+void heap_unmap_pages(uintptr_t va, uint32_t n)
+{
+	if (n == 0) {
+		printf("heap_unmap_pages(%#lx, 0): an empty run\n", va);
+		abort();
+	}
+	for (uint32_t i = 0; i < n; i++)
+		unmap_one(va + (uintptr_t)i * PAGE_BYTES);
 }
 
 static jmp_buf panic_jump;

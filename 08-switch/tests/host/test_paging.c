@@ -25,8 +25,9 @@
  *   a table the mapper forgot to zero shows up as garbage). It catches
  *   double and stray frees, counts the frames in use, and can be told
  *   to fail from the k-th allocation on;
- * - `tlb_flush_page()` and `tlb_shootdown_page()` write every call
- *   into a log, the kind of flush with it;
+ * - `tlb_flush_page()`, `tlb_shootdown_page()` and
+ *   `tlb_shootdown_range()` write every call into a log, the kind of
+ *   flush with it;
  * - `spin_lock()` and `spin_unlock()` check that the page-table lock
  *   is taken once and released, and note whether it is held when the
  *   mapper takes frames, gives them back or flushes.
@@ -165,6 +166,18 @@ void tlb_shootdown_page(uint64_t va)
 {
 	tlb_flush_page(va);
 	shootdown_count++;
+}
+
+static uint64_t range_va;          /* the last range shootdown's */
+static unsigned range_pages;
+
+void tlb_shootdown_range(uint64_t va, unsigned pages)
+{
+	for (unsigned i = 0; i < pages; i++)
+		tlb_flush_page(va + i * PAGE_SIZE);
+	shootdown_count++;
+	range_va = va;
+	range_pages = pages;
 }
 
 /* ---- The page-table lock ---------------------------------------- */
@@ -1075,6 +1088,68 @@ static void tlb_flush_on_every_change(void)
 	as_destroy(pml4);
 }
 
+/* page_unmap_run(): 150 pages that cross a page table's end, in
+ * batches of UNMAP_BATCH, one shootdown each, every frame freed after
+ * its batch's shootdown; a hole or a 2 MiB page stops the run there. */
+static void unmap_run_one_shootdown_a_batch(void)
+{
+	enum { N = 150 };
+	uint64_t pml4 = as_new(), va = make_va(10, 10, 10, 500), pa;
+	struct page_info in;
+	long shot, flushes;
+	int base, tables;
+
+	base = frames_in_use;
+	for (unsigned i = 0; i < N; i++) {
+		CHECK(frame_alloc(1, &pa) == 0);
+		EXPECT_ERR(page_map(pml4, va + i * PAGE_SIZE, pa, PTE_W), 0);
+	}
+	tables = frames_in_use - base - N;     /* PDPT, PD, two PTs */
+	CHECKF(tables == 4, "%d tables", tables);
+	shot = shootdown_count;
+	flushes = flush_count;
+	EXPECT_ERR(page_unmap_run(pml4, va, N), 0);
+	CHECKF(shootdown_count == shot + (N + UNMAP_BATCH - 1) / UNMAP_BATCH,
+	       "%ld shootdowns for %d pages", shootdown_count - shot, N);
+	CHECK(flush_count == flushes + N);
+	CHECK(range_va == va + (N - N % UNMAP_BATCH) * PAGE_SIZE &&
+	      range_pages == N % UNMAP_BATCH);
+	/* the last batch's frames and 3 tables went back after it (the
+	 * first page table, emptied by the first batch, with that one) */
+	CHECKF(flush_frames_in_use == base + N % UNMAP_BATCH + tables - 1,
+	       "%d frames in use at the last shootdown",
+	       flush_frames_in_use - base);
+	CHECK(frames_in_use == base);
+	for (unsigned i = 0; i < N; i++)
+		EXPECT_ERR(page_translate(pml4, va + i * PAGE_SIZE, &in),
+			   PAGE_ERR_NOT_MAPPED);
+
+	/* pages 0-2 mapped, a hole at 3, page 4 mapped */
+	for (unsigned i = 0; i < 5; i++) {
+		if (i == 3)
+			continue;
+		CHECK(frame_alloc(1, &pa) == 0);
+		EXPECT_ERR(page_map(pml4, va + i * PAGE_SIZE, pa, PTE_W), 0);
+	}
+	shot = shootdown_count;
+	EXPECT_ERR(page_unmap_run(pml4, va, 5), PAGE_ERR_NOT_MAPPED);
+	CHECK(shootdown_count == shot + 1 && range_pages == 3);
+	EXPECT_ERR(page_translate(pml4, va + 2 * PAGE_SIZE, &in),
+		   PAGE_ERR_NOT_MAPPED);
+	EXPECT_ERR(page_translate(pml4, va + 4 * PAGE_SIZE, &in), 0);
+	EXPECT_ERR(page_unmap_run(pml4, va + 4 * PAGE_SIZE, 1), 0);
+	CHECK(frames_in_use == base);
+
+	/* a 2 MiB page is not a run of 4 KiB pages */
+	EXPECT_ERR(page_map_2m(pml4, make_va(10, 10, 12, 0), 0, 0), 0);
+	shot = shootdown_count;
+	EXPECT_ERR(page_unmap_run(pml4, make_va(10, 10, 12, 0), 1),
+		   PAGE_ERR_HUGE);
+	CHECK(shootdown_count == shot);
+	EXPECT_ERR(page_unmap(pml4, make_va(10, 10, 12, 0), NULL), 0);
+	as_destroy(pml4);
+}
+
 /* ---- The lock -------------------------------------------------- */
 
 /* Every operation takes the page-table lock once and lets it go, and
@@ -1626,6 +1701,7 @@ int main(void)
 	RUN(double_map_exists);
 	RUN(unmap_not_mapped);
 	RUN(tlb_flush_on_every_change);
+	RUN(unmap_run_one_shootdown_a_batch);
 	RUN(lock_held_by_every_operation);
 	RUN(flags_string);
 	RUN(strerror_all_codes);
