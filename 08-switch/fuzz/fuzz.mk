@@ -10,9 +10,10 @@
 ##   per target, with PASS/FAIL lines for the test suite, or a SKIP
 ##   line when clang's libFuzzer is not installed.
 ##
-## fuzz/run does the work; it builds each target with
-## `make build/fuzz/NAME`, by the rule below: clang, libFuzzer,
-## AddressSanitizer and UBSan, every UBSan finding fatal.
+## fuzz/run does the work; it builds the five targets into one program,
+## build/fuzz/all (fuzz/all.c: FUZZ_TARGET in the environment picks the
+## target), by the rule below: clang, libFuzzer, AddressSanitizer and
+## UBSan, every UBSan finding fatal.
 FUZZ_CC ?= clang
 FUZZ_RUNS ?= 1000000
 FUZZ_SECONDS ?= 1
@@ -22,10 +23,10 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 \
 	$(FUZZ_INCLUDES)
 
 .PHONY: fuzz fuzz-smoke
-$(B)/fuzz/%: fuzz/%.c fuzz/fuzz.h $(wildcard kernel/*.c kernel/*.h \
-		tests/host/*.h)
+$(B)/fuzz/all: $(wildcard fuzz/*.c) fuzz/fuzz.h \
+		$(wildcard kernel/*.c kernel/*.h tests/host/*.h)
 	@mkdir -p $(@D)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ fuzz/all.c
 
 fuzz:
 	fuzz/run --runs $(FUZZ_RUNS)
