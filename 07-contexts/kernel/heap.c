@@ -494,8 +494,7 @@ static int extent_grow(uint32_t need)
 		return -1;                          /* the window is full */
 	for (uint32_t c = 0; c < chunks; c++) {
 		if (heap_map_page(desc_page_va(first_chunk + c)) != 0) {
-			if (c > 0)
-				heap_unmap_pages(desc_page_va(first_chunk), c);
+			heap_unmap_pages(desc_page_va(first_chunk), c);
 			return -1;
 		}
 	}
@@ -524,8 +523,7 @@ static void extent_shrink(void)
 	if (first < new_top)
 		run_insert(first, new_top - first, UNMAPPED_RUNS);
 	chunks = heap.top / CHUNK_PAGES - new_top / CHUNK_PAGES;
-	if (chunks > 0)
-		heap_unmap_pages(desc_page_va(new_top / CHUNK_PAGES), chunks);
+	heap_unmap_pages(desc_page_va(new_top / CHUNK_PAGES), chunks);
 	heap.desc_pages -= chunks;
 	heap.pages_unmapped += chunks;
 	heap.top = new_top;
@@ -548,8 +546,6 @@ static uint32_t map_pages(uint32_t first, uint32_t n)
 
 static void unmap_pages(uint32_t first, uint32_t n)
 {
-	if (n == 0)
-		return;
 	heap_unmap_pages(page_va(first), n);
 	heap.data_pages -= n;
 	heap.pages_unmapped += n;

@@ -143,9 +143,9 @@ void heap_get_stats(struct heap_stats *s);
  * 0, or -1 when there is no frame or no page table for it. */
 int heap_map_page(uintptr_t va);
 
-/* Unmap the n pages from the page va on (n >= 1), free their frames
- * and flush their TLB entries. A run in one call: with many CPUs, one
- * flush request covers the run (chapter 06). */
+/* Unmap the n pages from the page va on (none if n is 0), free their
+ * frames and flush their TLB entries. A run in one call: with many
+ * CPUs, one flush request covers the run (chapter 06). */
 void heap_unmap_pages(uintptr_t va, uint32_t n);
 
 /* Report a misuse (a double free, say) and stop. The kernel panics; a
