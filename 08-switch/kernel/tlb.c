@@ -7,6 +7,7 @@
 #include "clock.h"
 #include "intr.h"
 #include "lapic.h"
+#include "paging.h"
 #include "panic.h"
 #include "percpu.h"
 #include "spinlock.h"
@@ -107,7 +108,7 @@
 static void flush_pages(uint64_t va, unsigned pages)
 {
 	for (unsigned i = 0; i < pages; i++)
-		invlpg(va + (uint64_t)i * 4096);
+		invlpg(va + i * PAGE_SIZE);
 }
 
 /* Flush what CPU from asked, and count this CPU out of its request;
