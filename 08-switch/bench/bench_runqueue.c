@@ -49,6 +49,11 @@ void sched_env_kick(struct runqueue *rq)
 	(void)rq;
 }
 
+void sched_env_tick_rate(bool idle)
+{
+	(void)idle;
+}
+
 struct sched_entity *sched_env_switch(struct sched_entity *prev,
 				      struct sched_entity *next)
 {

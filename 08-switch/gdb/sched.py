@@ -41,7 +41,8 @@ class RunQueues(gdb.Command):
 
 Per CPU: the running context, the queue behind it (oldest first), the
 sleeping contexts, and its figures since boot: idle time, context
-switches, timer ticks, preemptions (slices that ran out with others
+switches, timer ticks (`slow tick` if it ticks at SCHED_IDLE_HZ, idle
+with nothing to do), preemptions (slices that ran out with others
 waiting) and steals (contexts it took from other CPUs)."""
 
     def __init__(self):
@@ -67,11 +68,12 @@ waiting) and steals (contexts it took from other CPUs)."""
             running = ("idle" if int(curr) == int(rq["idle"])
                        else _rq_name(curr))
             print("CPU %d: running %s; %d queued; idle %d ms, %d switches, "
-                  "%d ticks, %d preemptions, %d steals" % (
+                  "%d ticks%s, %d preemptions, %d steals" % (
                       i, running, int(rq["nr_queued"]),
                       int(st["idle_ns"]) // 1000000, int(st["switches"]),
-                      int(st["ticks"]), int(st["preemptions"]),
-                      int(st["steals"])))
+                      int(st["ticks"]),
+                      " (slow tick)" if bool(rq["tick_slow"]) else "",
+                      int(st["preemptions"]), int(st["steals"])))
             for se in _rq_queue(rq):
                 print("    queued   %s" % _rq_name(se))
             s = rq["sleepers"]

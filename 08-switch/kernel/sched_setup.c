@@ -57,6 +57,13 @@ void sched_env_kick(struct runqueue *rq)
 	lapic_send_fixed(cpu_get(rq->index)->apic_id, VEC_RESCHED);
 }
 
+void sched_env_tick_rate(bool idle)
+{
+	if (this_cpu()->tick_on)
+		lapic_timer_periodic((uint32_t)(clock_lapic_hz() /
+				     (idle ? SCHED_IDLE_HZ : SCHED_HZ)));
+}
+
 /* One instruction, `addl reg, %gs:offset`, so that an interrupt (and a
  * move to another CPU) cannot come between finding this CPU's count
  * and changing it. */
@@ -92,8 +99,8 @@ static void tick_interrupt(struct trap_frame *f)
 	(void)f;
 	lapic_eoi();
 	c->timer_ticks++;
-	if (c->timer_ticks % WATCHDOG_EVERY == 0)
-		watchdog_look();
+	if (c->timer_ticks % WATCHDOG_EVERY == 0 || c->rq->tick_slow)
+		watchdog_look();                /* every 100 ms */
 	sched_tick();
 	c->tick_tsc += rdtsc() - t0;
 }
@@ -111,8 +118,9 @@ static void resched_interrupt(struct trap_frame *f)
  * A CPU that spins with interrupts off takes no ticks; everything
  * that waits for it (a shootdown, a lock it holds) waits with it, and a
  * test run would just hang until its time limit. So each CPU, every
- * WATCHDOG_EVERY ticks, looks at its neighbour's tick count (CPU i
- * watches CPU i + 1, the last one watches CPU 0). If it has not moved
+ * WATCHDOG_EVERY ticks (every tick of its slow idle tick: 100 ms
+ * either way), looks at its neighbour's tick count (CPU i watches
+ * CPU i + 1, the last one watches CPU 0). If it has not moved
  * for WATCHDOG_MS while the neighbour's tick is on, the watcher sends
  * it a non-maskable interrupt (NMI): an NMI arrives even with
  * interrupts off. The NMI's handler, on the stuck CPU, checks that it
@@ -198,6 +206,7 @@ void sched_setup_cpu(struct cpu *c, struct sched_entity *first)
 void sched_tick_start(void)
 {
 	lapic_timer_periodic((uint32_t)(clock_lapic_hz() / SCHED_HZ));
+	this_cpu()->rq->tick_slow = false;
 	this_cpu()->tick_on = true;
 }
 

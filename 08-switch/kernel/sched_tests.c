@@ -29,6 +29,8 @@
  *   - `migration_keeps_fpu`: 16 contexts with their own XMM0-15, MXCSR
  *     and FPU control word move from CPU to CPU (pinned to each in
  *     turn) and are preempted while spinning: every value comes back;
+ *   - `idle_tick_slows`: a CPU with nothing to do ticks at
+ *     SCHED_IDLE_HZ, and at SCHED_HZ again once it has work;
  *   - `tick_overhead`: a figure, not a check: a loop's speed with the
  *     tick on against the same loop with interrupts off;
  *   - `back_to_baseline`: frames (and so heap pages and stacks) are as
@@ -929,6 +931,54 @@ const char *tick_overhead(void)      /* also sched_bench.c's */
 	return NULL;
 }
 
+/* ---- idle_tick_slows ---- */
+
+/* Another CPU than the checks' own, with nothing to do: over 300 ms
+ * its tick must come at SCHED_IDLE_HZ (3 ticks; at SCHED_HZ, 300), at
+ * most ten times that; then a context spinning there for 100 ms must
+ * have its full tick back: more ticks than the slow one gives (1). */
+static long spin_100ms(void *unused)
+{
+	struct cpu *c = this_cpu();
+	uint64_t ticks = c->timer_ticks;
+
+	(void)unused;
+	spin_ms(100);
+	return (long)(c->timer_ticks - ticks);
+}
+
+static const char *idle_tick_slows(void)
+{
+	unsigned target = (sched_cpu() + 1) % cpu_count();
+	struct cpu *c = cpu_get(target);
+	struct sched_cpu_stats st;
+	uint64_t ticks;
+	long busy = -1;
+	ctx_id_t id;
+
+	if (online_cpus() < 2) {
+		kprintf("sched: one CPU: no idle CPU to watch\n");
+		return NULL;
+	}
+	sleep_ms(20);                     /* it halts, and slows */
+	ticks = c->timer_ticks;
+	sleep_ms(300);
+	ticks = c->timer_ticks - ticks;
+	id = context_spawn(spin_100ms, NULL, "spinner", (int)target);
+	if (id <= 0 || context_join(id, &busy) != 0)
+		return ktest_why("spawn on CPU %u failed", target);
+	if (!sched_cpu_stats(target, &st))
+		return ktest_why("CPU %u has no run queue", target);
+	kprintf("sched: idle CPU %u: %lu ticks in 300 ms (slowed %lu "
+		"times); busy: %ld in 100 ms\n", target, (unsigned long)ticks,
+		(unsigned long)st.slowed, busy);
+	if (st.slowed == 0 || ticks > 300 * SCHED_IDLE_HZ / 100)
+		return ktest_why("the idle CPU's tick did not slow");
+	if (busy <= 100 * SCHED_IDLE_HZ / 1000 + 1)
+		return ktest_why("busy again, its tick stayed slow");
+	return NULL;
+}
+
 /* ---- The scenarios ---- */
 
 /* What a scenario runs: its checks, the prefix of its lines, and how
@@ -1032,6 +1082,7 @@ static const struct selftest sched_checks[] = {
 	{ "lost_wakeup_hunt", lost_wakeup_hunt },
 	{ "migration_keeps_fpu", migration_keeps_fpu },
 	{ "tick_overhead", tick_overhead },
+	{ "idle_tick_slows", idle_tick_slows },
 	{ "back_to_baseline", back_to_baseline },
 };
 

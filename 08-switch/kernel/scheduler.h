@@ -44,6 +44,10 @@ enum ctx_state {
 #define SCHED_TICK_NS (1000000000ull / SCHED_HZ)
 #define SCHED_SLICE_TICKS 10
 #define SCHED_BALANCE_TICKS 8
+/* A CPU halted in its idle loop with no sleeper to wake ticks only
+ * SCHED_IDLE_HZ times a second (sched.c, "An idle CPU's tick"). */
+#define SCHED_IDLE_HZ 10
+#define SCHED_IDLE_TICK_NS (1000000000ull / SCHED_IDLE_HZ)
 /* How far from the tail a thief looks for a context it may take. */
 #define SCHED_STEAL_SCAN 8
 
@@ -107,6 +111,7 @@ struct sched_cpu_stats {
 	uint64_t wakeups;         /* contexts woken onto this CPU */
 	uint64_t kicks;           /* reschedule IPIs sent to it */
 	uint64_t halts;           /* times its idle context halted */
+	uint64_t slowed;          /* times its tick went to SCHED_IDLE_HZ */
 	uint64_t raced;           /* wake-ups that came before the
 				     waiter had switched away */
 	unsigned queued;          /* run queue length now */
@@ -132,6 +137,8 @@ struct runqueue {
 	unsigned index;           /* the CPU's dense index */
 	bool need_resched;        /* atomic: switch at the next chance */
 	bool halted;              /* atomic: idle in `sti; hlt` */
+	bool tick_slow;           /* its tick is at SCHED_IDLE_HZ; only
+				     its own CPU reads or writes it */
 	struct sched_cpu_stats st;
 } __attribute__((aligned(64)));
 
@@ -246,8 +253,9 @@ struct sched_entity *sched_next(struct runqueue *rq, enum sched_why why);
 void sched_finish(struct sched_entity *prev);
 
 /* The idle loop's two halves: returns true when the idle context must
- * halt (nothing queued, nothing to steal; `halted` set), false when
- * there is work (call sched_next). sched_idle_woken() after the halt. */
+ * halt (nothing queued, nothing to steal; `halted` set, and the tick
+ * slowed if no context sleeps here), false when there is work (call
+ * sched_next). sched_idle_woken() after the halt. */
 bool sched_idle_prepare(struct runqueue *rq);
 void sched_idle_woken(struct runqueue *rq);
 
@@ -325,6 +333,10 @@ bool sched_env_irq_enabled(void);
 uint64_t sched_env_now(void);
 /* Send rq's CPU the reschedule IPI (never to this CPU). */
 void sched_env_kick(struct runqueue *rq);
+/* This CPU's tick from now on: SCHED_IDLE_HZ if idle, else SCHED_HZ,
+ * the first one a full period away (interrupts off, no lock held;
+ * nothing if the tick has not been started). */
+void sched_env_tick_rate(bool idle);
 /* switch_to() (chapter 07) from prev's context to next's; returns, in
  * prev, when something switches back, with what it switched from. */
 struct sched_entity *sched_env_switch(struct sched_entity *prev,

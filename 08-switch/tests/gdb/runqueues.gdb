@@ -4,8 +4,9 @@
 ## sched_gdb_stop() the driver runs on CPU 0 with three CPU-bound
 ## 'busy' contexts queued behind it (pinned there), 'napper' sleeps on
 ## CPU 0's sleep list, 'waiter' is blocked on a semaphore (in no
-## queue), and CPU 1 runs its idle context. Checks what `runqueues`
-## prints, and that `contexts` reads chapter 08's scheduling state.
+## queue), and CPU 1 runs its idle context, on its slow tick. Checks
+## what `runqueues` prints, and that `contexts` reads chapter 08's
+## scheduling state.
 # qemu: --smp 2 --test runqueues_gdb
 python
 import re
@@ -34,6 +35,9 @@ check("cpu1-idle", len(cpu1) == 1 and
       cpu1[0].startswith("CPU 1: running idle; 0 queued"), out)
 check("figures", all(re.search(r"idle \d+ ms, \d+ switches, \d+ ticks",
                                l) for l in cpu0 + cpu1), out)
+check("cpu1-slow-tick", len(cpu1) == 1 and "(slow tick)" in cpu1[0], out)
+check("cpu0-full-tick", len(cpu0) == 1 and "(slow tick)" not in cpu0[0],
+      out)
 check("waiter-not-queued", "'waiter'" not in out, out)
 ctx = gdb.execute("contexts", to_string=True)
 print(ctx)

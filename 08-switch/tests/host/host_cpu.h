@@ -33,6 +33,7 @@ struct host_cpu {
 	/* thread_env.h */
 	uint32_t ipi_pending;       /* atomic; a futex word */
 	uint64_t next_tick;         /* ns */
+	uint64_t tick_ns;           /* its period (both environments) */
 	/* sim_env.h */
 	uint64_t clock;             /* its local virtual time, ns */
 	bool halted, kicked;

@@ -7,7 +7,8 @@
  * - Time advances in steps of sim_dt; in each step every CPU in turn
  *   runs until its clock reaches the step's end. So events on
  *   different CPUs are ordered to within one step (20 us).
- * - Each CPU's local APIC timer ticks every SCHED_TICK_NS, the CPUs'
+ * - Each CPU's local APIC timer ticks every SCHED_TICK_NS (its slow
+ *   idle tick: SCHED_IDLE_TICK_NS), the CPUs'
  *   ticks spread over the period; a tick and the reschedule IPI are
  *   taken between two operations of the running task, as the kernel's
  *   would be between two instructions, and run the kernel's interrupt
@@ -124,6 +125,12 @@ void sched_env_kick(struct runqueue *rq)
 	host_cpus[rq->index].kicked = true;
 }
 
+void sched_env_tick_rate(bool idle)
+{
+	host_cpu->tick_ns = idle ? SCHED_IDLE_TICK_NS : SCHED_TICK_NS;
+	host_cpu->next_tick = host_cpu->clock + host_cpu->tick_ns;
+}
+
 static void sim_note_run(struct sim_task *t, uint64_t now)
 {
 	uint64_t ran = now - t->run_start;
@@ -185,6 +192,7 @@ static void sim_setup(unsigned n)
 
 		*c = (struct host_cpu){ .index = k };
 		c->next_tick = SCHED_TICK_NS * (k + 1) / n;
+		c->tick_ns = SCHED_TICK_NS;
 		sim_idle[k] = (struct sim_task){ .name = "idle" };
 		host_cpu = c;
 		sched_cpu_init(&c->rq, k, &sim_idle[k].se);
@@ -229,7 +237,7 @@ static void sim_interrupts(struct host_cpu *c)
 	if (kick)
 		sched_resched_interrupt();
 	if (tick) {
-		c->next_tick += SCHED_TICK_NS;
+		c->next_tick += c->tick_ns;
 		sched_tick();
 	}
 	c->irq_depth--;

@@ -263,14 +263,53 @@ static void idle_halts(void)
 	sim_spawn(hog, "hog", 0, SCHED_ANY_CPU);
 	sim_run(SEC);
 	printf("  1 context on 2 CPUs: cpu0 idle %.2f%%, cpu1 idle %.2f%% "
-	       "with %lu halts; cpu0 switched %lu times\n",
+	       "with %lu halts; cpu0 switched %lu times; ticks: cpu0 %lu, "
+	       "cpu1 %lu (its slow idle tick)\n",
 	       idle_pct(0, SEC), idle_pct(1, SEC),
 	       (unsigned long)host_cpus[1].rq.st.halts,
-	       (unsigned long)host_cpus[0].rq.st.switches);
+	       (unsigned long)host_cpus[0].rq.st.switches,
+	       (unsigned long)host_cpus[0].rq.st.ticks,
+	       (unsigned long)host_cpus[1].rq.st.ticks);
 	CHECK(idle_pct(0, SEC) < 0.1);
 	CHECK(idle_pct(1, SEC) > 99.9);
 	CHECK(host_cpus[0].rq.st.switches == 1);   /* idle -> hog */
-	CHECK(host_cpus[1].rq.st.halts >= 900);
+	/* the busy CPU at SCHED_HZ, the idle one at SCHED_IDLE_HZ, slowed
+	 * once and halted once a tick */
+	CHECK(host_cpus[0].rq.st.ticks >= SCHED_HZ - 1);
+	CHECK(host_cpus[1].rq.st.ticks <= SCHED_IDLE_HZ + 1);
+	CHECK(host_cpus[1].rq.st.slowed == 1);
+	CHECK(host_cpus[1].rq.st.halts >= SCHED_IDLE_HZ - 1);
+	CHECK(host_cpus[1].rq.st.halts <= SCHED_IDLE_HZ + 2);
+}
+
+/* A context that frees itself from CPU 0 while CPU 0 is busy: nothing
+ * wakes or starts, so only the busy CPU's tick can tell CPU 1, halted
+ * on its slow idle tick, that there is work to take. */
+static const struct sim_op unpin_then_hog[] = {
+	{ OP_PIN, (uint64_t)SCHED_ANY_CPU, 0 }, { OP_RUN, 5 * MS, 0 },
+	{ OP_LOOP, 1, 0 },
+};
+
+static void slow_idle_told(void)
+{
+	struct sim_task *freed;
+	uint64_t t = 0;
+
+	sim_setup(2);
+	sim_spawn(hog, "hog", 0, 0);
+	sim_run(200 * MS);                      /* CPU 1's tick slows */
+	freed = sim_spawn(unpin_then_hog, "freed", 0, 0);
+	while (t < 100 * MS && !(freed->cpus_seen & 2)) {
+		sim_run(MS);
+		t += MS;
+	}
+	printf("  a context freed from busy CPU 0 ran on CPU 1 (ticking at "
+	       "%u Hz) after %lu ms; %lu IPIs to CPU 1\n", SCHED_IDLE_HZ,
+	       (unsigned long)(t / MS),
+	       (unsigned long)host_cpus[1].rq.st.kicks);
+	CHECK(host_cpus[1].rq.st.slowed >= 1);
+	CHECKF(t <= 3 * SCHED_BALANCE_TICKS * MS, "after %lu ms",
+	       (unsigned long)(t / MS));
 }
 
 /* A halted CPU woken by the reschedule IPI: waiter on CPU 0, waker on
@@ -480,6 +519,7 @@ int main(void)
 	RUN(slices);
 	RUN(preempt_off);
 	RUN(idle_halts);
+	RUN(slow_idle_told);
 	RUN(ipi_wakes);
 	RUN(bounded_buffer);
 	RUN(mutex_in_turn);

@@ -103,6 +103,15 @@ void sched_env_kick(struct runqueue *rq)
 	futex(&c->ipi_pending, FUTEX_WAKE_PRIVATE, 1, NULL);
 }
 
+/* The period only: the next tick a full period from now. */
+void sched_env_tick_rate(bool idle)
+{
+	struct host_cpu *c = host_cpu;
+
+	c->tick_ns = idle ? SCHED_IDLE_TICK_NS : SCHED_TICK_NS;
+	c->next_tick = host_now_ns() + c->tick_ns;
+}
+
 /* Wait until handed a CPU; then we are on it. */
 static void host_wait_go(struct host_ctx *c)
 {
@@ -189,7 +198,7 @@ static void host_take_interrupts(void)
 	if (ipi)
 		sched_resched_interrupt();
 	if (tick) {
-		c->next_tick = now + SCHED_TICK_NS;
+		c->next_tick = now + c->tick_ns;
 		sched_tick();
 	}
 	c->irq_depth--;
@@ -281,6 +290,7 @@ static void *host_cpu_main(void *arg)
 	host_idle[i].running_on = (int)i;
 	snprintf(host_idle[i].name, sizeof host_idle[i].name, "idle/%u", i);
 	sched_cpu_init(&c->rq, i, &host_idle[i].se);
+	c->tick_ns = SCHED_TICK_NS;
 	c->next_tick = host_now_ns() + SCHED_TICK_NS;
 	__atomic_fetch_add(&host_ready, 1, __ATOMIC_SEQ_CST);
 	while (!host_stop)
