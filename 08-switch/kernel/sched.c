@@ -104,12 +104,17 @@
  * to find nothing and halt again. On real hardware each wake-up pulls
  * the CPU out of a deep sleep state, which costs power; under QEMU
  * each one is work for the host: 64 idle virtual CPUs kept this
- * machine's two cores 85 % busy doing nothing (6.9 CPU-seconds for a
- * 3 s sleep on CPU 0). So a CPU that halts with an empty queue and an
- * empty sleep list slows its tick to SCHED_IDLE_HZ (10 Hz); the first
+ * machine's two cores busy doing nothing (6.9 CPU-seconds for a
+ * 3 s sleep on CPU 0). So a CPU whose tick has found it idle, with an
+ * empty queue and an empty sleep list, SCHED_BALANCE_TICKS times in a
+ * row slows its tick to SCHED_IDLE_HZ (10 Hz, sched_tick); the first
  * switch away from its idle context sets it back to SCHED_HZ
- * (sched_next). The same 3 s then cost 1.7 CPU-seconds, and the
- * 64-CPU run of the `sched` scenario 5 instead of 20.
+ * (sched_next). Not at the first halt: reprogramming the timer
+ * restarts its period, and a CPU woken again and again within a
+ * millisecond (a wake-up ping-pong) would then take no tick at all,
+ * so no balancing and no watchdog look. The same 3 s then cost 1.7
+ * CPU-seconds, and the 64-CPU run of the `sched` scenario 5 instead
+ * of 20.
  *
  * The slow tick is not stopped, as Linux's tickless idle (NO_HZ) stops
  * it: at 10 Hz the CPU still takes a look for work to steal, and its
@@ -437,6 +442,7 @@ struct sched_entity *sched_next(struct runqueue *rq, enum sched_why why)
 		set_state(cur, CTX_RUNNABLE);
 		fast = rq->tick_slow;          /* work: the full tick again */
 		rq->tick_slow = false;
+		rq->idle_ticks = 0;
 	}
 	set_state(next, CTX_RUNNING);
 	__atomic_store_n(&next->on_cpu, 1, __ATOMIC_RELAXED);
@@ -727,7 +733,7 @@ void sched_tick(void)
 	struct runqueue *rq = sched_env_this_rq();
 	struct sched_entity *cur, *se;
 	uint64_t now;
-	bool balance, waiting;
+	bool balance, waiting, slow;
 
 	spin_lock(&rq->lock);
 	now = sched_env_now();
@@ -748,7 +754,21 @@ void sched_tick(void)
 	balance = rq->st.ticks % SCHED_BALANCE_TICKS ==
 		  rq->index % SCHED_BALANCE_TICKS;
 	waiting = balance && cur != rq->idle && rq->nr_queued;
+	/* SCHED_BALANCE_TICKS ticks in a row that find nothing to do:
+	 * the slow tick (a CPU that halts and wakes again within a tick
+	 * keeps the full one, and its ticks) */
+	if (cur == rq->idle && !rq->nr_queued && !rq->sleepers)
+		rq->idle_ticks++;
+	else
+		rq->idle_ticks = 0;
+	slow = !rq->tick_slow && rq->idle_ticks >= SCHED_BALANCE_TICKS;
+	if (slow) {
+		rq->tick_slow = true;
+		rq->st.slowed++;
+	}
 	spin_unlock(&rq->lock);
+	if (slow)
+		sched_env_tick_rate(true);
 	if (balance)
 		sched_balance(rq);
 	if (waiting && sched_halted_cpus() > 0)
@@ -768,8 +788,6 @@ void sched_irq_exit(void)
 
 bool sched_idle_prepare(struct runqueue *rq)
 {
-	bool slow;
-
 	if (rq->curr != rq->idle)
 		ctx_panic("sched: CPU %u ran its idle loop outside its "
 			  "idle context", rq->index);
@@ -783,14 +801,7 @@ bool sched_idle_prepare(struct runqueue *rq)
 	set_flag(&rq->halted, true);
 	__atomic_fetch_add(&halted_cpus, 1, __ATOMIC_SEQ_CST);
 	rq->st.halts++;
-	slow = !rq->tick_slow && !rq->sleepers;
-	if (slow) {
-		rq->tick_slow = true;
-		rq->st.slowed++;
-	}
 	spin_unlock(&rq->lock);
-	if (slow)
-		sched_env_tick_rate(true);
 	return true;
 }
 

@@ -139,6 +139,7 @@ struct runqueue {
 	bool halted;              /* atomic: idle in `sti; hlt` */
 	bool tick_slow;           /* its tick is at SCHED_IDLE_HZ; only
 				     its own CPU reads or writes it */
+	unsigned idle_ticks;      /* ticks in a row that found it idle */
 	struct sched_cpu_stats st;
 } __attribute__((aligned(64)));
 
@@ -253,8 +254,8 @@ struct sched_entity *sched_next(struct runqueue *rq, enum sched_why why);
 void sched_finish(struct sched_entity *prev);
 
 /* The idle loop's two halves: returns true when the idle context must
- * halt (nothing queued, nothing to steal; `halted` set, and the tick
- * slowed if no context sleeps here), false when there is work (call
+ * halt (nothing queued, nothing to steal; `halted` set), false when
+ * there is work (call
  * sched_next). sched_idle_woken() after the halt. */
 bool sched_idle_prepare(struct runqueue *rq);
 void sched_idle_woken(struct runqueue *rq);
