@@ -24,7 +24,9 @@
  *    halted one an IPI, so that it comes and takes the work at once.
  *    If that queue's lock is held just then, the thief does not wait
  *    for it: it looks again next time (its next tick, a millisecond
- *    on). Otherwise every idle CPU lines up on the one busy CPU's
+ *    on, or on a slow idle tick the busy CPU's next IPI, within 8
+ *    ms: sched.c). Otherwise every idle CPU lines up on the one busy
+ *    CPU's
  *    lock, the fair lock serves them in turn, and under QEMU each
  *    hand-over waits for the host to run that CPU's thread: 64 CPUs
  *    ran the `sched` scenario in 28 CPU-seconds, 18 with the look.
