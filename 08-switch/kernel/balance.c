@@ -26,8 +26,7 @@
  *    for it: it looks again next time (its next tick, a millisecond
  *    on, or on a slow idle tick the busy CPU's next IPI, within 8
  *    ms: sched.c). Otherwise every idle CPU lines up on the one busy
- *    CPU's
- *    lock, the fair lock serves them in turn, and under QEMU each
+ *    CPU's lock, the fair lock serves them in turn, and under QEMU each
  *    hand-over waits for the host to run that CPU's thread: 64 CPUs
  *    ran the `sched` scenario in 28 CPU-seconds, 18 with the look.
  * 3. **Balancing.** Every SCHED_BALANCE_TICKS ticks each CPU compares
