@@ -120,11 +120,12 @@
  * it: at 10 Hz the CPU still takes a look for work to steal, and its
  * tick count still moves for the watchdog. What it no longer does is
  * notice new work within a millisecond, so the CPU with the work
- * tells it, with the reschedule IPI, in three cases: a context woken
- * or started on a busy CPU (sched_wake, sched_start), and, every
- * SCHED_BALANCE_TICKS, a busy CPU whose queue is not empty (its tick).
- * A CPU with a sleeper keeps its fast tick, since the tick is what
- * wakes sleepers on time.
+ * tells it, with the reschedule IPI, in two cases: a context woken on
+ * a busy CPU (sched_wake), and, every SCHED_BALANCE_TICKS, a busy CPU
+ * whose queue is not empty (its tick). (A context started free to
+ * move goes to the least loaded CPU, a halted one if there is one,
+ * and that CPU is sent the IPI anyway.) A CPU with a sleeper keeps
+ * its fast tick, since the tick is what wakes sleepers on time.
  */
 static struct runqueue *runqueues[SCHED_MAX_CPUS];   /* written once */
 static unsigned n_cpus;             /* atomic: highest index + 1 */
@@ -291,7 +292,7 @@ unsigned sched_start(struct sched_entity *se, int cpu)
 	uint64_t irq = ctx_irq_save();
 	unsigned target = sched_place(se, cpu);
 	struct runqueue *rq = sched_rq(target);
-	bool kick = false, busy;
+	bool kick = false;
 
 	if (load_state(se) != CTX_NEW)
 		ctx_panic("sched: starting a context that is not new");
@@ -304,12 +305,9 @@ unsigned sched_start(struct sched_entity *se, int cpu)
 		rq->st.kicks++;
 		kick = true;
 	}
-	busy = !kick && rq->curr != rq->idle;
 	spin_unlock(&rq->lock);
 	if (kick)
 		sched_env_kick(rq);
-	else if (busy && sched_halted_cpus() > 0)
-		sched_kick_thief(rq);
 	ctx_irq_restore(irq);
 	return target;
 }

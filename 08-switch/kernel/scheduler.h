@@ -44,8 +44,9 @@ enum ctx_state {
 #define SCHED_TICK_NS (1000000000ull / SCHED_HZ)
 #define SCHED_SLICE_TICKS 10
 #define SCHED_BALANCE_TICKS 8
-/* A CPU halted in its idle loop with no sleeper to wake ticks only
- * SCHED_IDLE_HZ times a second (sched.c, "An idle CPU's tick"). */
+/* A CPU whose tick found it idle, with no sleeper to wake,
+ * SCHED_BALANCE_TICKS times in a row ticks only SCHED_IDLE_HZ times a
+ * second (sched.c, "An idle CPU's tick"). */
 #define SCHED_IDLE_HZ 10
 #define SCHED_IDLE_TICK_NS (1000000000ull / SCHED_IDLE_HZ)
 /* How far from the tail a thief looks for a context it may take. */
@@ -255,8 +256,7 @@ void sched_finish(struct sched_entity *prev);
 
 /* The idle loop's two halves: returns true when the idle context must
  * halt (nothing queued, nothing to steal; `halted` set), false when
- * there is work (call
- * sched_next). sched_idle_woken() after the halt. */
+ * there is work (call sched_next). sched_idle_woken() after the halt. */
 bool sched_idle_prepare(struct runqueue *rq);
 void sched_idle_woken(struct runqueue *rq);
 
